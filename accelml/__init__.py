@@ -1,0 +1,27 @@
+"""accelml: AutoML, accelerated.
+
+Heavy libraries are imported only when used, so ``import accelml`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accelml._version import __version__
+
+__all__ = ["AutoClassifier", "AutoML", "AutoRegressor", "__version__", "load"]
+
+_LAZY = {
+    "AutoML": "accelml.automl",
+    "AutoClassifier": "accelml.sklearn_api",
+    "AutoRegressor": "accelml.sklearn_api",
+    "load": "accelml.automl",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'accelml' has no attribute {name!r}")

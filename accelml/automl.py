@@ -1,0 +1,196 @@
+"""The ``AutoML`` facade: ``fit`` a table, then ``predict``, ``leaderboard``, ``save`` and :func:`load`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from accelml.config import FitConfig
+from accelml.exceptions import ConfigError, NotFittedError
+
+__all__ = ["AutoML", "load"]
+
+
+class AutoML(BaseEstimator):
+    """Automated machine learning for tables, under a hard time budget.
+
+    Args:
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred from the target when ``None``.
+        metric: A metric name (see :func:`accelml.metrics.list_metrics`), a :class:`~accelml.metrics.Metric`, a
+            callable ``f(y_true, y_pred) -> float`` (greater is better), or ``None`` for the task's default.
+        time_limit: Seconds the whole ``fit`` may take, reading the data included.
+        n_jobs: Cores to use; -1 for all.
+        seed: Seed of every random choice; with ``n_jobs=1`` and ``max_trials`` the result is reproducible.
+        max_trials: Stop after this many trials (``None``: only the time limit).
+        models: Model families to search (registry keys); ``None`` for all installed ones.
+        roles: Column role overrides, e.g. ``{"zip": "categorical"}``.
+        n_splits: Validation folds (1 = one holdout split); ``None`` chooses from the data size.
+
+    Example:
+        >>> import accelml
+        >>> from accelml.datasets import load_demo
+        >>> data = load_demo()
+        >>> automl = accelml.AutoML(time_limit=20, max_trials=3, n_jobs=1).fit(data, target="species")
+        >>> automl.predict(data.head(2)).tolist()
+        ['Adelie', 'Adelie']
+    """
+
+    def __init__(
+        self,
+        task: str | None = None,
+        metric: Any = None,
+        time_limit: float | None = 60.0,
+        n_jobs: int = -1,
+        seed: int = 0,
+        max_trials: int | None = None,
+        models: Sequence[str] | None = None,
+        roles: Mapping[str, str] | None = None,
+        n_splits: int | None = None,
+    ):
+        self.task = task
+        self.metric = metric
+        self.time_limit = time_limit
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.max_trials = max_trials
+        self.models = models
+        self.roles = roles
+        self.n_splits = n_splits
+
+    def _config(self) -> FitConfig:
+        return FitConfig(
+            task=self.task,
+            metric=self.metric if isinstance(self.metric, str) else None,
+            time_limit=self.time_limit,
+            max_trials=self.max_trials,
+            n_jobs=self.n_jobs,
+            seed=self.seed,
+            models=tuple(self.models) if self.models else None,
+            roles=dict(self.roles or {}),
+            n_splits=self.n_splits,
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: Any, target: str, *, progress: Callable[[Any], None] | None = None) -> AutoML:
+        """Search, tune and ensemble models for ``target`` in ``data`` (a DataFrame or a file path)."""
+        from accelml.run import fit_pipeline
+
+        if not isinstance(target, str) or not target:
+            raise ConfigError("target must be the name of a column in the data")
+        config = self._config()
+        metric = None if isinstance(self.metric, str) else self.metric
+        self.result_ = fit_pipeline(data, target, config, metric=metric, progress=progress)
+        return self
+
+    def _result(self) -> Any:
+        if not hasattr(self, "result_"):
+            raise NotFittedError("this AutoML is not fitted yet; call fit() or accelml.load() first")
+        return self.result_
+
+    # ------------------------------------------------------------------ fitted state, read-only views
+    @property
+    def schema_(self) -> Any:
+        return self._result().schema
+
+    @property
+    def task_(self) -> str:
+        return self._result().schema.task
+
+    @property
+    def metric_(self) -> Any:
+        return self._result().metric
+
+    @property
+    def issues_(self) -> list[Any]:
+        """Data problems found before training (see :class:`accelml.profiling.DataIssue`)."""
+        return self._result().issues
+
+    @property
+    def classes_(self) -> np.ndarray:
+        classes = self._result().schema.classes
+        if classes is None:
+            raise AttributeError("classes_ exists only for classification")
+        return np.array(classes, dtype=object if any(isinstance(c, str) for c in classes) else None)
+
+    @property
+    def val_score_(self) -> float:
+        """The final model's score on out-of-fold (validation) predictions."""
+        return self._result().val_score
+
+    # ------------------------------------------------------------------ predict
+    def _outputs(self, data: Any) -> np.ndarray:
+        from accelml.data import read_table
+        from accelml.schema.validate import validate_frame
+
+        result = self._result()
+        source = str(data) if isinstance(data, (str, Path)) else "data"
+        frame = validate_frame(read_table(data), result.schema, source=source)
+        return result.ensemble.predict(frame)
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Class labels (classification) or values (regression) for each row."""
+        out = self._outputs(data)
+        if self.task_ == "regression":
+            return out
+        return self.classes_[np.argmax(out, axis=1)]
+
+    def predict_proba(self, data: Any) -> pd.DataFrame:
+        """Class probabilities, one column per class label."""
+        if self.task_ == "regression":
+            raise ConfigError("predict_proba is only available for classification; use predict")
+        return pd.DataFrame(self._outputs(data), columns=list(self._result().schema.classes))
+
+    def score(self, data: Any, target: str | None = None) -> float:
+        """The metric on labelled data the model has not seen (raw value; see ``metric_.greater_is_better``)."""
+        from accelml.data import read_table
+        from accelml.run import encode_target
+
+        result = self._result()
+        frame = read_table(data)
+        target = target or result.schema.target
+        if target not in frame.columns:
+            raise ConfigError(f"the data has no target column '{target}' to score against")
+        frame = frame[frame[target].notna()]
+        out = self._outputs(frame)
+        y = encode_target(frame[target], result.schema) if self.task_ != "regression" else frame[target].to_numpy(float)
+        return result.metric.score_from_proba(y, out)
+
+    # ------------------------------------------------------------------ analysis
+    def leaderboard(self) -> pd.DataFrame:
+        """Every finished trial and the ensemble, best first: validation score, fit and predict time, weight."""
+        from accelml.leaderboard import leaderboard
+
+        return leaderboard(self._result())
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the artifact folder; an existing folder is only replaced with ``force=True``."""
+        from accelml.export import save_artifact
+
+        return save_artifact(self._result(), Path(path), force=force)
+
+
+def load(path: str | Path) -> AutoML:
+    """Load an artifact folder written by :meth:`AutoML.save`, checking its file hashes and versions first."""
+    from accelml.export import load_artifact
+
+    result = load_artifact(Path(path))
+    config = result.config
+    automl = AutoML(
+        task=config.task,
+        metric=result.metric.name,
+        time_limit=config.time_limit,
+        n_jobs=config.n_jobs,
+        seed=config.seed,
+        max_trials=config.max_trials,
+        models=config.models,
+        roles=config.roles or None,
+        n_splits=config.n_splits,
+    )
+    automl.result_ = result
+    return automl

@@ -1,0 +1,54 @@
+"""The plain-data configuration of a run, stored with its result."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from accelml.exceptions import ConfigError
+from accelml.schema import TASKS
+
+__all__ = ["FitConfig", "resolve_jobs"]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    task: str | None = None
+    metric: str | None = None  # a registry name; a callable metric is kept on the AutoML object
+    time_limit: float | None = 60.0
+    max_trials: int | None = None
+    n_jobs: int = -1
+    seed: int = 0
+    models: tuple[str, ...] | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    n_splits: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.task is not None and self.task not in TASKS:
+            raise ConfigError(f"unknown task '{self.task}'; valid tasks: {', '.join(TASKS)}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ConfigError(f"time_limit must be a positive number of seconds; got {self.time_limit}")
+        if self.time_limit is None and self.max_trials is None:
+            raise ConfigError("give a time_limit, a max_trials, or both; with neither the search would never end")
+        if self.max_trials is not None and self.max_trials < 1:
+            raise ConfigError(f"max_trials must be at least 1; got {self.max_trials}")
+        if self.n_splits is not None and self.n_splits < 1:
+            raise ConfigError(f"n_splits must be at least 1 (1 means one holdout split); got {self.n_splits}")
+        if self.n_jobs == 0 or self.n_jobs < -1:
+            raise ConfigError(f"n_jobs must be -1 (all cores) or a positive number; got {self.n_jobs}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["models"] = list(self.models) if self.models else None
+        return d
+
+
+def resolve_jobs(n_jobs: int) -> int:
+    """-1 means every core this process may use."""
+    if n_jobs > 0:
+        return n_jobs
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

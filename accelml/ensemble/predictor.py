@@ -1,0 +1,64 @@
+"""The fitted predictor: a weighted average of members, each the average of its fold models."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from accelml.features import Preprocessor
+from accelml.models import Model
+from accelml.search.evaluate import predict_outputs
+
+__all__ = ["Ensemble", "Member"]
+
+
+@dataclass
+class Member:
+    """One trial's fold models with the preprocessor fitted on each one's training fold."""
+
+    name: str
+    model: str
+    weight: float
+    preprocessors: list[Preprocessor]
+    models: list[Model]
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        out = None
+        for pre, model in zip(self.preprocessors, self.models):
+            p = predict_outputs(model, pre.transform(X))
+            out = p if out is None else out + p
+        return out / len(self.models)
+
+
+@dataclass
+class Ensemble:
+    members: list[Member]
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Probabilities (classification) or values (regression) for already validated rows."""
+        out = None
+        for m in self.members:
+            p = m.weight * m.predict(X)
+            out = p if out is None else out + p
+        return out
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.members]
+
+    def latency(self, X: pd.DataFrame, repeats: int = 3) -> tuple[float, float]:
+        """(seconds per 1,000 rows in batch, milliseconds for one row), best of ``repeats``."""
+        batch = X.iloc[: min(len(X), 1000)]
+        one = X.iloc[:1]
+        t_batch = t_one = np.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            self.predict(batch)
+            t_batch = min(t_batch, (time.perf_counter() - t) / len(batch) * 1000)
+            t = time.perf_counter()
+            self.predict(one)
+            t_one = min(t_one, (time.perf_counter() - t) * 1000)
+        return t_batch, t_one

@@ -1,0 +1,276 @@
+"""Save and load the artifact folder.
+
+Layout::
+
+    model/
+      manifest.json                       versions, schema, task, metric, leaderboard, configuration, file hashes
+      members/<trial>/fold_<k>/
+        preprocessor.json                 the fold's fitted preprocessing, as plain JSON
+        model.json + a native model file  LightGBM text, XGBoost JSON, CatBoost .cbm, .npz arrays, skops forests
+
+Loading verifies every file's sha256 and the library versions before reading anything, and never unpickles.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from accelml._version import __version__
+from accelml.exceptions import ArtifactError
+
+__all__ = ["FORMAT_VERSION", "load_artifact", "save_artifact"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "skops")
+
+
+def _library_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
+    """Write ``result`` (an ``accelml.run.FitResult``) to the folder ``path``.
+
+    The folder is written next to its destination and moved into place only when complete, so an interrupted save
+    never leaves half a model; an existing folder is replaced only with ``force=True``.
+    """
+    from accelml.leaderboard import leaderboard
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise ArtifactError(f"'{path}' already exists; choose another folder or pass force=True (--force) to replace it")
+    if path.exists() and not (path / MANIFEST).exists() and any(path.iterdir()):
+        raise ArtifactError(f"'{path}' is a non-empty folder that is not an accelml model; refusing to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        members = []
+        for member in result.ensemble.members:
+            folder = Path("members") / member.name
+            for k, (pre, model) in enumerate(zip(member.preprocessors, member.models)):
+                fold = tmp / folder / f"fold_{k}"
+                fold.mkdir(parents=True)
+                (fold / "preprocessor.json").write_text(json.dumps(pre.to_dict()))
+                model.save(fold)
+            members.append(
+                {
+                    "name": member.name,
+                    "model": member.model,
+                    "weight": member.weight,
+                    "folds": len(member.models),
+                    "path": folder.as_posix(),
+                }
+            )
+        metric = result.metric
+        from accelml.metrics import list_metrics
+
+        manifest = {
+            "format": "accelml-artifact",
+            "format_version": FORMAT_VERSION,
+            "accelml_version": __version__,
+            "python": platform.python_version(),
+            "libraries": _library_versions(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "task": result.schema.task,
+            "target": result.schema.target,
+            "metric": {
+                "name": metric.name,
+                "greater_is_better": metric.greater_is_better,
+                "custom": metric.name not in list_metrics(),
+                "reason": result.metric_reason,
+            },
+            "val_score": result.val_score,
+            "fit_seconds": result.fit_seconds,
+            "n_rows": result.n_rows,
+            "n_splits": result.n_splits,
+            "schema": result.schema.to_dict(),
+            "config": result.config.to_dict(),
+            "issues": [i.to_dict() for i in result.issues],
+            "leaderboard": json.loads(leaderboard(result).to_json(orient="records")),
+            "trials": [t.to_dict() for t in result.trials],
+            "ensemble": {"members": members},
+            "extra": result.extra,
+        }
+        manifest["files"] = {
+            p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        (tmp / MANIFEST).write_text(json.dumps(_finite(manifest), indent=1, default=_json_default, allow_nan=False))
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """Non-finite floats as null, so that the manifest is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the model folder ``path``, after checking it is one."""
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"model folder '{path}' does not exist")
+    if not path.is_dir():
+        raise ArtifactError(f"'{path}' is a file; give the model folder written by `accelml fit --out`")
+    manifest_path = path / MANIFEST
+    if not manifest_path.exists():
+        raise ArtifactError(f"'{path}' is not an accelml model folder: {MANIFEST} is missing")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{manifest_path} is not valid JSON ({exc}); the folder is damaged") from exc
+    if manifest.get("format") != "accelml-artifact":
+        raise ArtifactError(f"{manifest_path} is not an accelml manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path} uses artifact format {manifest.get('format_version')}, this accelml ({__version__}) reads "
+            f"format {FORMAT_VERSION}; install accelml {manifest.get('accelml_version')} to load it"
+        )
+    return manifest
+
+
+def verify_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise if any listed file is missing or its sha256 differs from the manifest's."""
+    for rel, digest in manifest.get("files", {}).items():
+        file = path / rel
+        if not file.is_file():
+            raise ArtifactError(f"{path}: file '{rel}' listed in the manifest is missing")
+        if _sha256(file) != digest:
+            raise ArtifactError(f"{path}: file '{rel}' was changed after saving (sha256 mismatch); refusing to load it")
+
+
+def check_versions(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a different major version of a library that reads model files; warn on smaller differences."""
+    saved = manifest.get("libraries", {})
+    now = _library_versions()
+    for name, version in saved.items():
+        current = now.get(name)
+        if version is None or current == version:
+            continue
+        if current is None:
+            raise ArtifactError(f"{path} needs {name}=={version}, which is not installed: pip install {name}=={version}")
+        if version.split(".")[0] != current.split(".")[0]:
+            raise ArtifactError(
+                f"{path} was saved with {name} {version} but {current} is installed; "
+                f"pip install {name}=={version} to load it"
+            )
+        logger.warning("%s was saved with %s %s; %s is installed", path, name, version, current)
+
+
+def load_artifact(path: Path) -> Any:
+    """Read a model folder back into an ``accelml.run.FitResult``."""
+    from accelml.config import FitConfig
+    from accelml.ensemble.predictor import Ensemble, Member
+    from accelml.features import Preprocessor
+    from accelml.metrics import get_metric, list_metrics, make_metric
+    from accelml.models import MODELS
+    from accelml.profiling import DataIssue
+    from accelml.run import FitResult
+    from accelml.schema import Schema
+    from accelml.search.trial import TrialResult, TrialSpec
+
+    path = Path(path)
+    manifest = read_manifest(path)
+    verify_files(path, manifest)
+    check_versions(path, manifest)
+
+    schema = Schema.from_dict(manifest["schema"])
+    m = manifest["metric"]
+    if m["name"] in list_metrics(schema.task):
+        metric = get_metric(m["name"], schema.task)
+    else:
+        metric = make_metric(_custom_metric_missing(m["name"]), name=m["name"], greater_is_better=m["greater_is_better"],
+                             tasks=[schema.task])
+
+    members = []
+    for entry in manifest["ensemble"]["members"]:
+        cls = MODELS[entry["model"]]
+        pres, models = [], []
+        for k in range(entry["folds"]):
+            fold = path / entry["path"] / f"fold_{k}"
+            pres.append(Preprocessor.from_dict(json.loads((fold / "preprocessor.json").read_text()), schema))
+            models.append(cls.load(fold))
+        members.append(Member(entry["name"], entry["model"], entry["weight"], pres, models))
+
+    trials = []
+    for t in manifest["trials"]:
+        spec = TrialSpec(**t.pop("spec"))
+        missing = {"score": float("nan"), "loss": float("inf")}
+        trials.append(TrialResult(spec=spec, **{k: missing.get(k) if v is None and k in missing else v
+                                                for k, v in t.items()}))
+    config = manifest["config"]
+    config["models"] = tuple(config["models"]) if config.get("models") else None
+    return FitResult(
+        schema=schema,
+        metric=metric,
+        metric_reason=m.get("reason", ""),
+        issues=[DataIssue(**i) for i in manifest["issues"]],
+        trials=trials,
+        ensemble=Ensemble(members),
+        val_score=manifest["val_score"],
+        config=FitConfig(**config),
+        fit_seconds=manifest["fit_seconds"],
+        n_rows=manifest["n_rows"],
+        n_splits=manifest["n_splits"],
+        extra=manifest.get("extra", {}),
+    )
+
+
+def _custom_metric_missing(name: str) -> Any:
+    def missing(y_true: Any, y_pred: Any) -> float:
+        raise ArtifactError(
+            f"the model was tuned for the custom metric '{name}', which cannot be stored; score with a named metric"
+        )
+
+    missing.__name__ = name
+    return missing

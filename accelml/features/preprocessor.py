@@ -1,0 +1,231 @@
+"""The preprocessing a model family needs: one encoder per feature column, wired by role, saved as plain JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accelml.exceptions import ArtifactError, ConfigError, DataError, NotFittedError, SchemaError
+from accelml.features.base import KINDS, ColumnEncoder, EncoderContext
+from accelml.features.boolean import BooleanEncoder
+from accelml.features.categorical import CategoricalEncoder
+from accelml.features.datetime import DatetimeEncoder
+from accelml.features.numeric import NumericEncoder
+from accelml.features.text import TextEncoder
+from accelml.schema.schema import ColumnRole, Schema
+
+__all__ = ["FORMAT", "Preprocessor"]
+
+FORMAT = "accelml.preprocessor/1"
+
+ENCODERS: dict[ColumnRole, type[ColumnEncoder]] = {
+    ColumnRole.NUMERIC: NumericEncoder,
+    ColumnRole.BOOLEAN: BooleanEncoder,
+    ColumnRole.CATEGORICAL: CategoricalEncoder,
+    ColumnRole.DATETIME: DatetimeEncoder,
+    ColumnRole.TEXT: TextEncoder,
+}
+
+_NAME_SAFE = frozenset("_-.=+/")  # LightGBM and XGBoost reject ",:[]{}<" and quotes in feature names
+
+
+def _safe_names(names: list[str]) -> list[str]:
+    """Feature names that every model library accepts: odd characters become ``_``, duplicates get a suffix."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        safe = "".join(c if c.isalnum() or c in _NAME_SAFE else "_" for c in name) or "_"
+        candidate, i = safe, 2
+        while candidate in seen:
+            candidate, i = f"{safe}__{i}", i + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+class Preprocessor:
+    """Turns the schema's feature columns into one float32 matrix for a model family.
+
+    ``kind='tree'`` keeps NaN and gives categoricals as frequency-ranked codes (listed in ``categorical_indices_``);
+    ``kind='dense'`` gives standardized numbers without NaN, one-hot or target-encoded categoricals. Everything is
+    learned only from the rows given to :meth:`fit`, and the learned state round-trips through JSON
+    (:meth:`to_dict` / :meth:`from_dict`) with bit-identical :meth:`transform` output.
+
+    Args:
+        kind: ``'tree'`` or ``'dense'``.
+        schema: the data's schema; only ``schema.features`` are used, in that order.
+        seed: seed for the out-of-fold split of target encoding.
+
+    Attributes:
+        feature_names_: output column names (safe for LightGBM/XGBoost).
+        categorical_indices_: output columns holding category codes ``0..card-1`` (NaN = missing/unseen).
+        categorical_cardinalities_: the number of codes of each of those columns.
+
+    Example:
+        >>> from accelml.schema.schema import ColumnSpec
+        >>> schema = Schema(
+        ...     [ColumnSpec("age", ColumnRole.NUMERIC, "float64"), ColumnSpec("city", ColumnRole.CATEGORICAL, "str")],
+        ...     target="y", task="binary", classes=[0, 1])
+        >>> X = pd.DataFrame({"age": [30.0, None, 50.0], "city": ["Oslo", "Rome", "Oslo"]})
+        >>> pre = Preprocessor("tree", schema).fit(X, np.array([0, 1, 1]))
+        >>> pre.feature_names_, pre.categorical_indices_, pre.categorical_cardinalities_
+        (['age', 'city'], [1], [2])
+        >>> pre.transform(X).tolist()
+        [[30.0, 0.0], [nan, 1.0], [50.0, 0.0]]
+    """
+
+    def __init__(self, kind: str, schema: Schema, seed: int = 0) -> None:
+        if kind not in KINDS:
+            raise ConfigError(f"Unknown preprocessing kind {kind!r}; use one of {', '.join(map(repr, KINDS))}.")
+        self.kind = kind
+        self.schema = schema
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> Preprocessor:
+        """Learn every column's encoding from these rows.
+
+        Args:
+            X: a frame holding at least the schema's feature columns (other columns are ignored).
+            y: class indices (classification) or floats (regression); needed when a column is target-encoded.
+
+        Returns:
+            ``self``.
+        """
+        self._fit(X, y, encode=False)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: np.ndarray | None = None) -> np.ndarray:
+        """Fit, and encode the training rows.
+
+        Target-encoded columns are encoded out of fold here, so this differs from ``fit(X, y).transform(X)`` exactly
+        there: use it for the rows a model trains on, and :meth:`transform` for every other row.
+        """
+        return self._fit(X, y, encode=True)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Encode rows with the fitted state.
+
+        Returns:
+            A C-contiguous float32 array of shape ``(len(X), len(feature_names_))``.
+        """
+        if not hasattr(self, "encoders_"):
+            raise NotFittedError("This Preprocessor is not fitted yet; call fit or fit_transform first.")
+        self._check_columns(X, SchemaError)
+        return self._assemble([e.transform(X[e.column]) for e in self.encoders_], len(X))
+
+    @property
+    def n_features_out_(self) -> int:
+        return len(self.feature_names_)
+
+    def _context(self, y: np.ndarray | None) -> EncoderContext:
+        task = self.schema.task
+        if task == "regression":
+            return EncoderContext(self.kind, task, 0, self.seed)
+        if self.schema.classes:
+            n_classes = len(self.schema.classes)
+        elif y is not None and len(y):
+            n_classes = int(np.max(y)) + 1
+        else:
+            n_classes = 2
+        return EncoderContext(self.kind, "multiclass" if n_classes > 2 else "binary", max(n_classes, 2), self.seed)
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray | None, encode: bool) -> np.ndarray:
+        self._check_columns(X, DataError)
+        if y is not None:
+            y = np.asarray(y)
+            if len(y) != len(X):
+                raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
+        context = self._context(y)
+        encoders = [ENCODERS[spec.role](spec.name, context) for spec in self.schema.features]
+        blocks = []
+        for encoder in encoders:
+            if encode:
+                blocks.append(encoder.fit_transform(X[encoder.column], y))
+            else:
+                encoder.fit(X[encoder.column], y)
+        self._adopt(context, encoders)
+        return self._assemble(blocks, len(X)) if encode else np.empty((0, 0), dtype=np.float32)
+
+    def _check_columns(self, X: pd.DataFrame, error: type[DataError]) -> None:
+        if not isinstance(X, pd.DataFrame):
+            raise error(f"Expected a pandas DataFrame, got {type(X).__name__}.")
+        missing = [c.name for c in self.schema.features if c.name not in X.columns]
+        if missing:
+            raise error(f"Missing feature column(s) {missing}; the data must hold every column of the schema.")
+
+    def _adopt(self, context: EncoderContext, encoders: list[ColumnEncoder]) -> None:
+        """Take fitted (or restored) encoders and derive the output layout from them."""
+        self.context_ = context
+        self.encoders_ = encoders
+        names: list[str] = []
+        self.categorical_indices_: list[int] = []
+        self.categorical_cardinalities_: list[int] = []
+        for encoder in encoders:
+            for local, cardinality in encoder.categorical_:
+                self.categorical_indices_.append(len(names) + local)
+                self.categorical_cardinalities_.append(int(cardinality))
+            names += encoder.feature_names_
+        self.feature_names_ = _safe_names(names)
+
+    def _assemble(self, blocks: list[np.ndarray], n_rows: int) -> np.ndarray:
+        out = np.empty((n_rows, len(self.feature_names_)), dtype=np.float32, order="C")
+        start = 0
+        for encoder, block in zip(self.encoders_, blocks, strict=True):
+            width = len(encoder.feature_names_)
+            if block.shape != (n_rows, width):  # a bug in an encoder, not in the data
+                raise RuntimeError(f"Encoder of {encoder.column!r} returned {block.shape}, expected {(n_rows, width)}.")
+            out[:, start : start + width] = block
+            start += width
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as plain JSON data (no code, no pickle)."""
+        if not hasattr(self, "encoders_"):
+            raise NotFittedError("This Preprocessor is not fitted yet; fit it before saving.")
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "seed": self.seed,
+            "context": self.context_.to_dict(),
+            "columns": [
+                {"name": e.column, "role": self.schema.column(e.column).role.value, "state": e.get_state()}
+                for e in self.encoders_
+            ],
+            "feature_names": list(self.feature_names_),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], schema: Schema) -> Preprocessor:
+        """Restore a preprocessor saved by :meth:`to_dict`; its ``transform`` gives the very same numbers.
+
+        Raises:
+            ArtifactError: the data was not written by this version or does not match ``schema``.
+        """
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            found = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise ArtifactError(f"Not a saved preprocessor of format {FORMAT!r} (found {found!r}); refit the model.")
+        pre = cls(d["kind"], schema, int(d["seed"]))
+        context = EncoderContext.from_dict(d["context"])
+        encoders = []
+        for column in d["columns"]:
+            name, role = column["name"], ColumnRole(column["role"])
+            try:
+                spec = schema.column(name)
+            except KeyError:
+                raise ArtifactError(f"The saved preprocessor uses column {name!r}, which the schema lacks.") from None
+            if spec.role != role:
+                raise ArtifactError(
+                    f"Column {name!r} was saved as {role.value}, but the schema says {spec.role.value}; "
+                    "refit the model."
+                )
+            encoder = ENCODERS[role](name, context)
+            encoder.set_state(column["state"])
+            encoders.append(encoder)
+        pre._adopt(context, encoders)
+        return pre
+
+    def __repr__(self) -> str:
+        fitted = f", n_features_out={self.n_features_out_}" if hasattr(self, "encoders_") else ""
+        return f"Preprocessor(kind={self.kind!r}, seed={self.seed}{fitted})"

@@ -1,0 +1,46 @@
+"""The leaderboard: the final ensemble and every finished trial, best first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["leaderboard"]
+
+
+def leaderboard(result: Any) -> pd.DataFrame:
+    """One row per finished trial plus one for the ensemble (``accelml.run.FitResult`` in, a frame out).
+
+    Columns: ``model``, ``family``, ``stage``, ``val_<metric>`` (out-of-fold score), ``fit_s`` (all folds),
+    ``predict_s_per_1k`` (all fold models, per 1,000 rows) and ``weight`` in the final ensemble.
+    """
+    weights = {m.name: m.weight for m in result.ensemble.members}
+    members = [t for t in result.trials if t.spec.name in weights]
+    rows = [
+        {
+            "model": "ensemble",
+            "family": "+".join(sorted({m.model for m in result.ensemble.members})),
+            "stage": "ensemble",
+            "score": result.val_score,
+            "fit_s": sum(t.fit_time for t in members),
+            "predict_s_per_1k": sum(t.predict_time for t in members),
+            "weight": 1.0,
+        }
+    ]
+    rows += [
+        {
+            "model": t.spec.name,
+            "family": t.spec.model,
+            "stage": t.spec.stage,
+            "score": t.score,
+            "fit_s": t.fit_time,
+            "predict_s_per_1k": t.predict_time,
+            "weight": weights.get(t.spec.name, 0.0),
+        }
+        for t in result.trials
+        if t.ok
+    ]
+    board = pd.DataFrame(rows)
+    board = board.sort_values("score", ascending=not result.metric.greater_is_better, kind="stable")
+    return board.reset_index(drop=True).rename(columns={"score": f"val_{result.metric.name}"})

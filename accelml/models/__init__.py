@@ -1,0 +1,21 @@
+"""Model families: one file each, one line each in :data:`MODELS`."""
+
+from __future__ import annotations
+
+from accelml.models.base import Model
+from accelml.registry import Registry
+
+__all__ = ["MODELS", "Model"]
+
+MODELS = Registry(
+    "model",
+    {
+        "catboost": "accelml.models.catboost:CatBoostModel",
+        "extra_trees": "accelml.models.extra_trees:ExtraTreesModel",
+        "knn": "accelml.models.knn:KNeighborsModel",
+        "lgbm": "accelml.models.lgbm:LightGBMModel",
+        "linear": "accelml.models.linear:LinearModel",
+        "rf": "accelml.models.rf:RandomForestModel",
+        "xgb": "accelml.models.xgb:XGBoostModel",
+    },
+)

@@ -1,0 +1,132 @@
+"""Shared code of the two scikit-learn forests: grown in chunks of trees so that the deadline can stop them.
+
+Forest state is stored with skops and loaded with an explicit list of trusted scikit-learn types (never pickle).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from accelml.models.base import CategoricalInfo, Model
+from accelml.search.space import Categorical, Dim, Float, Int
+
+_CHUNK = 16
+_MISSING = -1e9  # trees route missing values to one side: a value below every real one
+
+
+class ForestModel(Model):
+    preprocessing: ClassVar[str] = "tree"
+    requires: ClassVar[str | None] = "sklearn"
+    relative_cost: ClassVar[float] = 1.2
+    space: ClassVar[dict[str, Dim]] = {
+        "max_features": Float(0.1, 1.0),
+        "min_samples_leaf": Int(1, 20, log=True),
+        "max_depth": Categorical((None, 8, 16, 32)),
+        "criterion_kind": Categorical(("default", "alt")),
+    }
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 300,
+        "max_features": 0.5,
+        "min_samples_leaf": 1,
+        "max_depth": None,
+        "criterion_kind": "default",
+    }
+
+    def _classes(self) -> tuple[type, type]:
+        raise NotImplementedError
+
+    def _estimator(self, p: dict[str, Any]) -> Any:
+        classifier, regressor = self._classes()
+        if self.is_classifier:
+            criterion = "gini" if p["criterion_kind"] == "default" else "entropy"
+            cls = classifier
+        else:
+            criterion = "squared_error" if p["criterion_kind"] == "default" else "friedman_mse"
+            cls = regressor
+        return cls(
+            n_estimators=0,
+            warm_start=True,
+            criterion=criterion,
+            max_features=p["max_features"],
+            min_samples_leaf=p["min_samples_leaf"],
+            max_depth=p["max_depth"],
+            n_jobs=self.n_jobs,
+            random_state=self.seed,
+        )
+
+    def fit(self, X, y, *, deadline=None, eval_set=None, categorical: CategoricalInfo | None = None):
+        self._start_fit(X, y)
+        p = self._params()
+        deadline = self._deadline(deadline)
+        est = self._estimator(p)
+        X = _fill(X)
+        target = int(p["n_estimators"])
+        chunk = _CHUNK
+        while est.n_estimators < target:
+            started = time.monotonic()
+            before = est.n_estimators
+            est.n_estimators = min(target, before + chunk)
+            est.fit(X, y)
+            if deadline.expired() and est.n_estimators < target:
+                self.stopped_by_deadline_ = True
+                break
+            # Next chunk: as many trees as fit in half the time left, so a stop comes at most one chunk late.
+            per_tree = max((time.monotonic() - started) / (est.n_estimators - before), 1e-4)
+            chunk = max(_CHUNK, int(0.5 * min(deadline.remaining(), 3600.0) / per_tree))
+        self.estimator_ = est
+        return self
+
+    def _predict_raw(self, X):
+        if self.is_classifier:
+            proba = self.estimator_.predict_proba(_fill(X))
+            out = np.zeros((X.shape[0], self.n_classes_))
+            out[:, np.asarray(self.estimator_.classes_, dtype=int)] = proba
+            return out
+        return self.estimator_.predict(_fill(X))
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        import skops.io as sio
+
+        sio.dump(self.estimator_, folder / "forest.skops")
+        return {"files": ["forest.skops"]}
+
+    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
+        import skops.io as sio
+
+        path = folder / "forest.skops"
+        untrusted = sio.get_untrusted_types(file=path)
+        unexpected = [t for t in untrusted if t not in TRUSTED_TYPES]
+        if unexpected:
+            from accelml.exceptions import ArtifactError
+
+            raise ArtifactError(f"{path} contains types accelml does not trust: {', '.join(unexpected)}")
+        est = sio.load(path, trusted=untrusted)
+        est.set_params(n_jobs=self.n_jobs)
+        self.estimator_ = est
+
+
+def _fill(X: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(X), _MISSING, X).astype(np.float32, copy=False)
+
+
+TRUSTED_TYPES = frozenset(
+    {
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.RandomForestRegressor",
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+        "sklearn.ensemble._forest.ExtraTreesRegressor",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._classes.DecisionTreeRegressor",
+        "sklearn.tree._classes.ExtraTreeClassifier",
+        "sklearn.tree._classes.ExtraTreeRegressor",
+        "sklearn.tree._tree.Tree",
+        "numpy.int64",
+        "numpy.float64",
+        "numpy.dtype",
+        "builtins.slice",
+    }
+)

@@ -1,0 +1,147 @@
+"""The contract every model family follows.
+
+A model sees only preprocessed float32 matrices (see :class:`accelml.features.Preprocessor`), class indices
+``0..K-1`` for classification, and a :class:`~accelml.budget.Deadline` that it honours *inside* training.
+Its state is written in the library's own non-executable format; ``load`` never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from accelml.budget import Deadline
+from accelml.exceptions import NotFittedError
+from accelml.search.space import Dim
+
+__all__ = ["CategoricalInfo", "Model"]
+
+# (indices of categorical output columns, number of codes of each)
+CategoricalInfo = tuple[list[int], list[int]]
+
+
+class Model(BaseEstimator):
+    """Base class of every model family.
+
+    Subclasses declare, next to their code:
+
+    * ``key``: the registry key (``lgbm``, ``knn``, ...);
+    * ``preprocessing``: ``"tree"`` (native categories and missing values) or ``"dense"`` (imputed, encoded, scaled);
+    * ``space``: the search space; ``defaults``: a cheap, strong starting configuration;
+    * ``requires``: the optional library it needs, so the search can skip it with one log line when absent.
+    """
+
+    key: ClassVar[str] = ""
+    preprocessing: ClassVar[str] = "tree"
+    space: ClassVar[dict[str, Dim]] = {}
+    defaults: ClassVar[dict[str, Any]] = {}
+    requires: ClassVar[str | None] = None
+    # Rough cost relative to LightGBM defaults, used only to order the first trials (never the clock).
+    relative_cost: ClassVar[float] = 1.0
+
+    def __init__(self, task: str = "binary", params: dict[str, Any] | None = None, n_jobs: int = 1, seed: int = 0):
+        self.task = task
+        self.params = params
+        self.n_jobs = n_jobs
+        self.seed = seed
+
+    # ----------------------------------------------------------------- helpers for subclasses
+    @property
+    def is_classifier(self) -> bool:
+        return self.task in ("binary", "multiclass")
+
+    def _params(self) -> dict[str, Any]:
+        """Defaults overridden by the given params."""
+        return {**self.defaults, **(self.params or {})}
+
+    def _deadline(self, deadline: Deadline | None) -> Deadline:
+        return deadline if deadline is not None else Deadline.never()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
+
+    def _start_fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.n_features_in_ = X.shape[1]
+        self.n_classes_ = int(np.max(y)) + 1 if self.is_classifier else 0
+        self.stopped_by_deadline_ = False
+
+    # ----------------------------------------------------------------- the contract
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        deadline: Deadline | None = None,
+        eval_set: tuple[np.ndarray, np.ndarray] | None = None,
+        categorical: CategoricalInfo | None = None,
+    ) -> Model:
+        """Train on ``X, y``; stop early on ``eval_set`` when the family supports it, and before ``deadline``."""
+        raise NotImplementedError
+
+    def _predict_raw(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, K)`` for classification, values ``(n,)`` for regression."""
+        raise NotImplementedError
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        if not self.is_classifier:
+            raise AttributeError("predict_proba is only available for classification")
+        proba = np.asarray(self._predict_raw(X), dtype=np.float64)
+        if proba.ndim == 1:
+            proba = np.column_stack([1.0 - proba, proba])
+        proba = np.clip(proba, 0.0, None)
+        total = proba.sum(axis=1, keepdims=True)
+        total[total == 0] = 1.0
+        return proba / total
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices for classification, values for regression."""
+        self._check_fitted()
+        if self.is_classifier:
+            return np.argmax(self.predict_proba(X), axis=1)
+        return np.asarray(self._predict_raw(X), dtype=np.float64).ravel()
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, folder: Path) -> None:
+        """Write the fitted state into ``folder`` (created by the caller) in non-executable formats."""
+        self._check_fitted()
+        meta = {
+            "key": self.key,
+            "task": self.task,
+            "params": self.params or {},
+            "n_jobs": self.n_jobs,
+            "seed": self.seed,
+            "n_features_in": int(self.n_features_in_),
+            "n_classes": int(self.n_classes_),
+            **self._save_state(Path(folder)),
+        }
+        (Path(folder) / "model.json").write_text(json.dumps(meta, indent=1, default=_json_default))
+
+    @classmethod
+    def load(cls, folder: Path) -> Model:
+        meta = json.loads((Path(folder) / "model.json").read_text())
+        model = cls(task=meta["task"], params=meta["params"], n_jobs=meta["n_jobs"], seed=meta["seed"])
+        model.n_features_in_ = meta["n_features_in"]
+        model.n_classes_ = meta["n_classes"]
+        model._load_state(Path(folder), meta)
+        return model
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        """Write model files; return extra JSON-able metadata for ``model.json``."""
+        raise NotImplementedError
+
+    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in model.json")

@@ -1,0 +1,112 @@
+"""LightGBM: native categorical splits and missing values, early stopping, and a deadline checked every round."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from accelml.budget import Deadline
+from accelml.models.base import CategoricalInfo, Model
+from accelml.search.space import Dim, Float, Int
+
+__all__ = ["LightGBMModel"]
+
+
+class _StopAtDeadline:
+    """LightGBM callback: ends boosting (keeping the best iteration so far) once the deadline has passed."""
+
+    order = 30
+
+    def __init__(self, deadline: Deadline):
+        self.deadline = deadline
+        self.fired = False
+
+    def __call__(self, env: Any) -> None:
+        if self.deadline.expired():
+            import lightgbm as lgb
+
+            self.fired = True
+            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+
+class LightGBMModel(Model):
+    key: ClassVar[str] = "lgbm"
+    preprocessing: ClassVar[str] = "tree"
+    requires: ClassVar[str | None] = "lightgbm"
+    relative_cost: ClassVar[float] = 1.0
+    space: ClassVar[dict[str, Dim]] = {
+        "learning_rate": Float(0.01, 0.3, log=True),
+        "num_leaves": Int(4, 256, log=True),
+        "min_child_samples": Int(2, 100, log=True),
+        "feature_fraction": Float(0.3, 1.0),
+        "bagging_fraction": Float(0.5, 1.0),
+        "lambda_l2": Float(1e-3, 10.0, log=True),
+        "lambda_l1": Float(1e-3, 10.0, log=True),
+        "cat_smooth": Float(1.0, 50.0, log=True),
+    }
+    defaults: ClassVar[dict[str, Any]] = {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 1.0,
+        "lambda_l2": 1e-3,
+        "lambda_l1": 1e-3,
+        "cat_smooth": 10.0,
+        "n_estimators": 3000,
+        "early_stopping_rounds": 50,
+    }
+
+    def _objective(self) -> dict[str, Any]:
+        if self.task == "binary":
+            return {"objective": "binary", "metric": "binary_logloss"}
+        if self.task == "multiclass":
+            return {"objective": "multiclass", "metric": "multi_logloss", "num_class": self.n_classes_}
+        return {"objective": "regression", "metric": "l2"}
+
+    def fit(self, X, y, *, deadline=None, eval_set=None, categorical: CategoricalInfo | None = None):
+        import lightgbm as lgb
+
+        self._start_fit(X, y)
+        p = self._params()
+        n_rounds = int(p.pop("n_estimators"))
+        patience = int(p.pop("early_stopping_rounds"))
+        if p.get("bagging_fraction", 1.0) < 1.0:
+            p["bagging_freq"] = 1
+        params = {
+            **p,
+            **self._objective(),
+            "num_threads": self.n_jobs,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbosity": -1,
+            "max_cat_to_onehot": 8,
+        }
+        cat_idx = list(categorical[0]) if categorical else []
+        train = lgb.Dataset(X, label=y, categorical_feature=cat_idx or "auto", free_raw_data=True)
+        stop = _StopAtDeadline(self._deadline(deadline))
+        callbacks: list[Any] = [stop]
+        valid_sets = None
+        if eval_set is not None:
+            valid_sets = [lgb.Dataset(eval_set[0], label=eval_set[1], reference=train)]
+            callbacks.append(lgb.early_stopping(patience, first_metric_only=True, verbose=False))
+        self.booster_ = lgb.train(params, train, num_boost_round=n_rounds, valid_sets=valid_sets, callbacks=callbacks)
+        self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        self.stopped_by_deadline_ = stop.fired
+        return self
+
+    def _predict_raw(self, X):
+        return self.booster_.predict(X, num_iteration=self.best_iteration_ or None)
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        self.booster_.save_model(str(folder / "model.txt"), num_iteration=self.best_iteration_ or None)
+        return {"best_iteration": self.best_iteration_, "files": ["model.txt"]}
+
+    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
+        import lightgbm as lgb
+
+        self.booster_ = lgb.Booster(model_file=str(folder / "model.txt"))
+        self.best_iteration_ = 0  # the saved file holds exactly the iterations to use

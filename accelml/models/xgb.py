@@ -1,0 +1,120 @@
+"""XGBoost: histogram trees with native categorical support, early stopping and a deadline checked every round."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from accelml.budget import Deadline
+from accelml.models.base import CategoricalInfo, Model
+from accelml.search.space import Dim, Float, Int
+
+__all__ = ["XGBoostModel"]
+
+
+def _deadline_callback(deadline: Deadline) -> Any:
+    import xgboost as xgb
+
+    class StopAtDeadline(xgb.callback.TrainingCallback):
+        fired = False
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if deadline.expired():
+                self.fired = True
+                return True
+            return False
+
+    return StopAtDeadline()
+
+
+class XGBoostModel(Model):
+    key: ClassVar[str] = "xgb"
+    preprocessing: ClassVar[str] = "tree"
+    requires: ClassVar[str | None] = "xgboost"
+    relative_cost: ClassVar[float] = 1.5
+    space: ClassVar[dict[str, Dim]] = {
+        "learning_rate": Float(0.01, 0.3, log=True),
+        "max_depth": Int(2, 10),
+        "min_child_weight": Float(0.5, 20.0, log=True),
+        "subsample": Float(0.5, 1.0),
+        "colsample_bytree": Float(0.3, 1.0),
+        "reg_lambda": Float(1e-3, 10.0, log=True),
+        "reg_alpha": Float(1e-3, 10.0, log=True),
+    }
+    defaults: ClassVar[dict[str, Any]] = {
+        "learning_rate": 0.05,
+        "max_depth": 6,
+        "min_child_weight": 1.0,
+        "subsample": 0.9,
+        "colsample_bytree": 0.9,
+        "reg_lambda": 1.0,
+        "reg_alpha": 1e-3,
+        "n_estimators": 3000,
+        "early_stopping_rounds": 50,
+    }
+
+    def _objective(self) -> dict[str, Any]:
+        if self.task == "binary":
+            return {"objective": "binary:logistic", "eval_metric": "logloss"}
+        if self.task == "multiclass":
+            return {"objective": "multi:softprob", "eval_metric": "mlogloss", "num_class": self.n_classes_}
+        return {"objective": "reg:squarederror", "eval_metric": "rmse"}
+
+    def _matrix(self, X: np.ndarray, y: np.ndarray | None = None) -> Any:
+        import xgboost as xgb
+
+        return xgb.DMatrix(X, label=y, feature_types=self.feature_types_, enable_categorical=True, nthread=self.n_jobs)
+
+    def fit(self, X, y, *, deadline=None, eval_set=None, categorical: CategoricalInfo | None = None):
+        import xgboost as xgb
+
+        self._start_fit(X, y)
+        cats = set(categorical[0]) if categorical else set()
+        self.feature_types_ = ["c" if i in cats else "q" for i in range(X.shape[1])]
+        p = self._params()
+        n_rounds = int(p.pop("n_estimators"))
+        patience = int(p.pop("early_stopping_rounds"))
+        params = {
+            **p,
+            **self._objective(),
+            "tree_method": "hist",
+            "max_cat_to_onehot": 8,
+            "nthread": self.n_jobs,
+            "seed": self.seed,
+            "verbosity": 0,
+        }
+        stop = _deadline_callback(self._deadline(deadline))
+        evals = []
+        if eval_set is not None:
+            evals = [(self._matrix(*eval_set), "valid")]
+        self.booster_ = xgb.train(
+            params,
+            self._matrix(X, y),
+            num_boost_round=n_rounds,
+            evals=evals,
+            early_stopping_rounds=patience if evals else None,
+            callbacks=[stop],
+            verbose_eval=False,
+        )
+        best = getattr(self.booster_, "best_iteration", None)
+        self.best_iteration_ = int(best) + 1 if best is not None else int(self.booster_.num_boosted_rounds())
+        self.stopped_by_deadline_ = stop.fired
+        return self
+
+    def _predict_raw(self, X):
+        return self.booster_.predict(self._matrix(X), iteration_range=(0, self.best_iteration_))
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        self.booster_.save_model(str(folder / "xgb.json"))
+        return {"best_iteration": self.best_iteration_, "feature_types": self.feature_types_, "files": ["xgb.json"]}
+
+    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
+        import xgboost as xgb
+
+        self.booster_ = xgb.Booster()
+        self.booster_.load_model(str(folder / "xgb.json"))
+        self.booster_.set_param({"nthread": self.n_jobs})
+        self.best_iteration_ = int(meta["best_iteration"])
+        self.feature_types_ = list(meta["feature_types"])

@@ -1,0 +1,130 @@
+"""The whole pipeline, top to bottom: load → schema → checks → folds → search → ensemble."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accelml.budget import Deadline
+from accelml.config import FitConfig, resolve_jobs
+from accelml.data import read_table
+from accelml.ensemble.build import build_ensemble
+from accelml.ensemble.predictor import Ensemble
+from accelml.metrics import Metric, choice_reason, get_metric
+from accelml.profiling import DataIssue, check_data
+from accelml.schema import Schema, infer_schema
+from accelml.schema.validate import coerce_training_frame
+from accelml.search.folds import FoldCache, make_splits
+from accelml.search.loop import SearchProgress, available_models, run_search
+from accelml.search.trial import TrialResult
+
+__all__ = ["FitResult", "encode_target", "fit_pipeline", "search_reserve"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FitResult:
+    """Everything a fit learned; what an artifact stores and loads."""
+
+    schema: Schema
+    metric: Metric
+    metric_reason: str
+    issues: list[DataIssue]
+    trials: list[TrialResult]
+    ensemble: Ensemble
+    val_score: float
+    config: FitConfig
+    fit_seconds: float
+    n_rows: int
+    n_splits: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def search_reserve(time_limit: float | None) -> float:
+    """Seconds kept back from the search for selecting the ensemble.
+
+    >>> round(search_reserve(60), 2)
+    2.9
+    """
+    return 0.0 if time_limit is None else 0.04 * time_limit + 0.5
+
+
+def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
+    """Class indices ``0..K-1`` in ``schema.classes`` order, or floats for regression."""
+    if schema.task == "regression":
+        return pd.to_numeric(y, errors="raise").to_numpy(dtype=np.float64)
+    lookup = {label: i for i, label in enumerate(schema.classes or [])}
+    return np.array([lookup[_plain(v)] for v in y], dtype=np.int64)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the plain Python value stored in JSON."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def fit_pipeline(
+    data: Any,
+    target: str,
+    config: FitConfig,
+    *,
+    metric: str | Metric | Callable | None = None,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> FitResult:
+    """Fit accelml on ``data`` (a path or a frame) within ``config.time_limit`` seconds, reading included."""
+    deadline = Deadline.after(config.time_limit)
+    started = time.monotonic()
+
+    frame = read_table(data)
+    schema = infer_schema(frame, target, task=config.task, roles=config.roles)
+    frame, issues = check_data(frame, schema)
+    schema.classes = _classes(frame[target]) if schema.task != "regression" else None
+    X = coerce_training_frame(frame, schema)
+    y = encode_target(frame[target], schema)
+
+    chosen = get_metric(metric if metric is not None else config.metric, schema.task)
+    reason = choice_reason(chosen, schema.task, user_given=metric is not None or config.metric is not None)
+    splits = make_splits(y, schema.task, seed=config.seed, n_splits=config.n_splits)
+    folds = FoldCache(X, y, splits, schema, seed=config.seed)
+    logger.info("%d rows, %d features, task %s, metric %s, %d split(s)", len(y), len(schema.features), schema.task,
+                chosen.name, len(splits))
+
+    trials = run_search(
+        folds,
+        chosen,
+        schema.task,
+        deadline.child(reserve=search_reserve(config.time_limit)),
+        models=available_models(list(config.models) if config.models else None),
+        max_trials=config.max_trials,
+        n_jobs=resolve_jobs(config.n_jobs),
+        seed=config.seed,
+        progress=progress,
+    )
+    ensemble, score = build_ensemble(trials, folds, chosen)
+    return FitResult(
+        schema=schema,
+        metric=chosen,
+        metric_reason=reason,
+        issues=issues,
+        trials=[t.result for t in trials],
+        ensemble=ensemble,
+        val_score=score,
+        config=config,
+        fit_seconds=time.monotonic() - started,
+        n_rows=len(y),
+        n_splits=len(splits),
+    )
+
+
+def _classes(y: pd.Series) -> list[Any]:
+    values = [_plain(v) for v in pd.unique(y.dropna())]
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: order by their text
+        return sorted(values, key=str)

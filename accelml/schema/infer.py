@@ -1,0 +1,337 @@
+"""Infer the task from the target and a role for every other column.
+
+The rules are deliberately simple and explainable: each role is decided by one small predicate, checked in a
+fixed order (constant, boolean, datetime, identifier, text, then categorical or numeric). The user's ``roles``
+override wins over every rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accelml.exceptions import ConfigError, DataError
+from accelml.schema.schema import TASKS, ColumnRole, ColumnSpec, Schema
+
+__all__ = ["infer_role", "infer_schema", "infer_task"]
+
+logger = logging.getLogger(__name__)
+
+_ID_NAME = re.compile(r"^(?:id|uuid|guid|key|index|idx)$|[_\- ](?:id|uuid|guid|key|index|idx)$", re.IGNORECASE)
+_CAMEL_ID = re.compile(r"[a-z0-9](?:Id|ID|Uuid|UUID|Key)$")
+# A value looks like a date or time if it has a separator ("-", "/", ":") or a month name ("1939 Jan"), and also a
+# 4-digit year, two separators ("3/4/21") or a clock time ("9:30"); this keeps ranges such as "10-20" or scores
+# such as "2-1" (which dateutil happily parses as dates) out.
+_DATE_SEPARATOR = re.compile(
+    r"[-/:]|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE
+)
+_DATE_LIKE = re.compile(r"\d{4}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}")
+_DATE_SAMPLE = 500
+_TEXT_SAMPLE = 10_000
+_MIN_ID_ROWS = 20
+
+
+def infer_task(y: pd.Series) -> str:
+    """Guess the learning task from the target column.
+
+    Strings, categories and booleans are classification; integer-valued numbers are classification when they take
+    few distinct values (2, at most 10, or at most 20 that are also at most 5% of the rows); all else is regression.
+
+    Args:
+        y: The target column.
+
+    Returns:
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+
+    Raises:
+        DataError: The target has fewer than two distinct non-missing values, or holds dates.
+
+    Examples:
+        >>> import pandas as pd
+        >>> infer_task(pd.Series(["spam", "ham", "ham"]))
+        'binary'
+        >>> infer_task(pd.Series([0, 1, 2, 1, 0]))
+        'multiclass'
+        >>> infer_task(pd.Series([0.5, 1.25, 3.0]))
+        'regression'
+    """
+    values = y.dropna()
+    n_unique = _nunique(values)
+    _require_two_values(y, values, n_unique)
+    if _is_string_like(y) or pd.api.types.is_bool_dtype(y.dtype) or isinstance(y.dtype, pd.CategoricalDtype):
+        return "binary" if n_unique == 2 else "multiclass"
+    if pd.api.types.is_datetime64_any_dtype(y.dtype) or pd.api.types.is_timedelta64_dtype(y.dtype):
+        raise DataError(f"target column '{y.name}' holds dates or durations; convert it to numbers or labels first")
+    if not pd.api.types.is_numeric_dtype(y.dtype):
+        return "binary" if n_unique == 2 else "multiclass"
+    if not _is_integer_valued(values):
+        return "regression"
+    if n_unique == 2:
+        return "binary"
+    if n_unique <= 20 and (n_unique <= 10 or n_unique <= 0.05 * len(values)):
+        return "multiclass"
+    return "regression"
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    target: str,
+    *,
+    task: str | None = None,
+    roles: Mapping[str, str | ColumnRole] | None = None,
+) -> Schema:
+    """Build the schema: the task, the class labels and a role for every non-target column.
+
+    Args:
+        df: The training data, target included.
+        target: Name of the target column.
+        task: One of :data:`~accelml.schema.TASKS`; inferred with :func:`infer_task` when ``None``.
+        roles: Column name to role name (``"numeric"``, ``"categorical"``, ...) for columns whose inferred role is
+            wrong. These win over inference and are marked ``user_role=True``.
+
+    Returns:
+        The :class:`~accelml.schema.Schema`; ``classes`` holds the sorted labels as plain Python values for
+        classification and is ``None`` for regression.
+
+    Raises:
+        DataError: The target is not a column, has a single value, or does not fit the given task.
+        ConfigError: The task, a role name or a column named in ``roles`` is unknown.
+
+    Examples:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"age": [22, 38, 26, 35], "sex": ["m", "f", "f", "m"], "survived": [0, 1, 1, 0]})
+        >>> schema = infer_schema(df, "survived")
+        >>> schema.task, schema.classes
+        ('binary', [0, 1])
+        >>> [(c.name, c.role.value) for c in schema.columns]
+        [('age', 'numeric'), ('sex', 'boolean')]
+    """
+    _check_target(df, target)
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    overrides = _check_roles(df, target, roles or {})
+
+    y = df[target]
+    task = task or infer_task(y)
+    classes = _check_task_fits(y, task)
+
+    columns = []
+    for name in df.columns:
+        if name == target:
+            continue
+        s = df[name]
+        user_role = name in overrides
+        role = overrides[name] if user_role else infer_role(s)
+        columns.append(
+            ColumnSpec(
+                name=name,
+                role=role,
+                dtype=str(s.dtype),
+                missing_fraction=float(s.isna().mean()) if len(s) else 0.0,
+                n_unique=_nunique(s.dropna()),
+                user_role=user_role,
+            )
+        )
+        logger.debug("column %r: role %s%s", name, role.value, " (user)" if user_role else "")
+    return Schema(columns=columns, target=target, task=task, classes=classes)
+
+
+def infer_role(s: pd.Series) -> ColumnRole:
+    """Infer the role of one input column (the rules listed in the module docstring, in order).
+
+    Examples:
+        >>> import pandas as pd
+        >>> infer_role(pd.Series(["yes", "no", "no"])).value
+        'boolean'
+        >>> infer_role(pd.Series([1.5, 2.0, 3.25])).value
+        'numeric'
+    """
+    values = s.dropna()
+    n_unique = _nunique(values)
+    if n_unique <= 1:
+        return ColumnRole.CONSTANT
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnRole.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return ColumnRole.DATETIME
+    if n_unique == 2 and _is_boolean_pair(values):
+        return ColumnRole.BOOLEAN
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return ColumnRole.IDENTIFIER if _is_integer_identifier(s.name, values, n_unique, len(s)) else ColumnRole.NUMERIC
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ColumnRole.CATEGORICAL
+    if not _is_string_like(s):
+        return ColumnRole.CATEGORICAL  # periods, intervals, ...: treat levels as categories
+    strings = values.astype(str)
+    if _looks_like_datetime(strings):
+        return ColumnRole.DATETIME
+    if _is_string_identifier(s.name, strings, n_unique, len(s)):
+        return ColumnRole.IDENTIFIER
+    if _looks_like_text(strings, n_unique):
+        return ColumnRole.TEXT
+    return ColumnRole.CATEGORICAL
+
+
+# --- target and overrides --------------------------------------------------------------------------------------
+
+
+def _check_target(df: pd.DataFrame, target: str) -> None:
+    if target in df.columns:
+        return
+    names = [str(c) for c in df.columns]
+    same_case = [c for c in names if c.lower() == str(target).lower()]
+    close = same_case or difflib.get_close_matches(str(target), names, n=1, cutoff=0.6)
+    message = f"target column {target!r} not found"
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    if len(names) <= 20:
+        message += f" (columns: {', '.join(repr(c) for c in names)})"
+    raise DataError(message)
+
+
+def _check_roles(df: pd.DataFrame, target: str, roles: Mapping[str, str | ColumnRole]) -> dict[str, ColumnRole]:
+    unknown_columns = [c for c in roles if c not in df.columns]
+    if unknown_columns:
+        shown = ", ".join(repr(c) for c in df.columns[:30])
+        raise ConfigError(
+            f"roles name column(s) {', '.join(repr(c) for c in unknown_columns)} that are not in the data; "
+            f"columns are: {shown}{', ...' if len(df.columns) > 30 else ''}"
+        )
+    if target in roles:
+        raise ConfigError(f"roles give a role to the target column {target!r}; remove it from roles")
+    valid = {r.value: r for r in ColumnRole}
+    out = {}
+    for column, role in roles.items():
+        key = role.value if isinstance(role, ColumnRole) else str(role).strip().lower()
+        if key not in valid:
+            raise ConfigError(
+                f"unknown role {role!r} for column {column!r}; valid roles are: {', '.join(sorted(valid))}"
+            )
+        out[column] = valid[key]
+    return out
+
+
+def _check_task_fits(y: pd.Series, task: str) -> list[Any] | None:
+    values = y.dropna()
+    n_unique = _nunique(values)
+    _require_two_values(y, values, n_unique)
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
+            raise DataError(
+                f"task 'regression' needs a numeric target but column '{y.name}' has dtype {y.dtype}; "
+                "convert it to numbers or use a classification task"
+            )
+        return None
+    if task == "binary" and n_unique != 2:
+        raise DataError(
+            f"task 'binary' needs exactly 2 classes but target column '{y.name}' has {n_unique}; "
+            "use task='multiclass'"
+        )
+    return _plain_sorted(values.unique())
+
+
+def _require_two_values(y: pd.Series, values: pd.Series, n_unique: int) -> None:
+    if n_unique == 0:
+        raise DataError(f"target column '{y.name}' has no values (all missing); nothing to learn")
+    if n_unique == 1:
+        raise DataError(f"target column '{y.name}' has a single value ({values.iloc[0]!r}); nothing to learn")
+
+
+def _plain_sorted(values: Any) -> list[Any]:
+    plain = [v.item() if isinstance(v, np.generic) else v for v in values]
+    # 0/1 labels read as floats (a missing target makes the column float) are reported as ints.
+    if plain and all(isinstance(v, float) and v.is_integer() for v in plain):
+        plain = [int(v) for v in plain]
+    try:
+        return sorted(plain)
+    except TypeError:  # mixed types, e.g. 1 and "a": order by type name, then text
+        return sorted(plain, key=lambda v: (type(v).__name__, str(v)))
+
+
+# --- per-column predicates -------------------------------------------------------------------------------------
+
+
+def _nunique(values: pd.Series) -> int:
+    try:
+        return int(values.nunique(dropna=True))
+    except TypeError:  # unhashable cells (lists, dicts)
+        return int(values.astype(str).nunique(dropna=True))
+
+
+def _is_string_like(s: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype)
+
+
+def _is_integer_valued(values: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return False
+    arr = values.to_numpy(dtype=float)
+    return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
+
+
+def _is_boolean_pair(values: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return set(values.unique().tolist()) == {0, 1}
+    # Any 2-valued string column (yes/no, male/female, ...): the preprocessor maps the two levels to 0/1.
+    return _is_string_like(values) or isinstance(values.dtype, pd.CategoricalDtype)
+
+
+def _looks_like_id_name(name: Any) -> bool:
+    text = str(name).strip()
+    return bool(_ID_NAME.search(text) or _CAMEL_ID.search(text))
+
+
+def _is_integer_identifier(name: Any, values: pd.Series, n_unique: int, n_rows: int) -> bool:
+    # Differs from "every all-unique integer column is an id" on purpose: in small data an honest measurement
+    # (an area, a price in cents) is often all-unique, and dropping it would silently lose signal. So an all-unique
+    # integer column is an id only if its name says so or its values are a dense range such as 1..n.
+    if n_rows < _MIN_ID_ROWS or n_unique != len(values) or not pd.api.types.is_numeric_dtype(values.dtype):
+        return False
+    if pd.api.types.is_bool_dtype(values.dtype) or not _is_integer_valued(values):
+        return False
+    if _looks_like_id_name(name):
+        return True
+    span = float(values.max()) - float(values.min()) + 1
+    return span <= 2 * n_unique
+
+
+def _is_string_identifier(name: Any, strings: pd.Series, n_unique: int, n_rows: int) -> bool:
+    if n_rows < _MIN_ID_ROWS or n_unique != len(strings):
+        return False
+    return _looks_like_id_name(name) or not bool(strings.str.contains(r"\s", regex=True).any())
+
+
+def _looks_like_datetime(strings: pd.Series) -> bool:
+    sample = strings.sample(n=min(_DATE_SAMPLE, len(strings)), random_state=0) if len(strings) else strings
+    if sample.empty:
+        return False
+    looks = sample.str.contains(_DATE_LIKE, regex=True) & sample.str.contains(_DATE_SEPARATOR, regex=True)
+    looks &= pd.to_numeric(sample, errors="coerce").isna()  # never purely numeric strings such as "-5" or "1e-3"
+    if looks.mean() < 0.9:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            return False
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _looks_like_text(strings: pd.Series, n_unique: int) -> bool:
+    if n_unique <= 0.5 * len(strings):
+        return False
+    sample = strings.sample(n=min(_TEXT_SAMPLE, len(strings)), random_state=0)
+    mean_length = sample.str.len().mean()
+    mean_words = sample.str.count(r"\S+").mean()
+    return bool(mean_length >= 20 and mean_words >= 3)

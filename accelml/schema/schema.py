@@ -1,0 +1,93 @@
+"""The schema: each column's role and what the model learned to expect from it. Stored as JSON in the artifact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["ColumnRole", "ColumnSpec", "Schema", "TASKS"]
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+class ColumnRole(str, Enum):
+    """What a column is, which decides how it is preprocessed (or whether it is dropped)."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+    IDENTIFIER = "identifier"
+    CONSTANT = "constant"
+
+    @property
+    def is_feature(self) -> bool:
+        """Identifiers and constants carry no signal and are dropped before training."""
+        return self not in (ColumnRole.IDENTIFIER, ColumnRole.CONSTANT)
+
+
+@dataclass
+class ColumnSpec:
+    """One input column: its name, inferred (or given) role, the pandas dtype seen in training, and null fraction."""
+
+    name: str
+    role: ColumnRole
+    dtype: str
+    missing_fraction: float = 0.0
+    n_unique: int = 0
+    user_role: bool = False  # True when the role came from the user's override, not inference
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["role"] = self.role.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
+        return cls(**{**d, "role": ColumnRole(d["role"])})
+
+
+@dataclass
+class Schema:
+    """All input columns (features and dropped ones), the target and the task."""
+
+    columns: list[ColumnSpec]
+    target: str
+    task: str
+    classes: list[Any] | None = None  # class labels in encoded order (classification only)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def features(self) -> list[ColumnSpec]:
+        """Columns used for training, in input order."""
+        return [c for c in self.columns if c.role.is_feature]
+
+    def names(self, *roles: ColumnRole) -> list[str]:
+        return [c.name for c in self.columns if c.role in roles]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": [c.to_dict() for c in self.columns],
+            "target": self.target,
+            "task": self.task,
+            "classes": self.classes,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Schema:
+        return cls(
+            columns=[ColumnSpec.from_dict(c) for c in d["columns"]],
+            target=d["target"],
+            task=d["task"],
+            classes=d.get("classes"),
+            extra=d.get("extra", {}),
+        )

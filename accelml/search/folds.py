@@ -1,0 +1,86 @@
+"""Validation splits, and the preprocessed fold matrices each model family needs (fitted on training folds only)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from accelml.features import Preprocessor
+from accelml.schema import Schema
+
+__all__ = ["FoldCache", "FoldData", "make_splits", "n_splits_for"]
+
+logger = logging.getLogger(__name__)
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def n_splits_for(n_rows: int) -> int:
+    """k for k-fold validation (1 means a single holdout split): more folds where data is scarce.
+
+    >>> n_splits_for(500), n_splits_for(30_000), n_splits_for(300_000)
+    (5, 3, 1)
+    """
+    if n_rows <= 20_000:
+        return 5
+    if n_rows <= 100_000:
+        return 3
+    return 1
+
+
+def make_splits(y: np.ndarray, task: str, *, seed: int, n_splits: int | None = None) -> list[Split]:
+    """Seeded k-fold (stratified for classification), or one 80/20 holdout for large data."""
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    k = n_splits or n_splits_for(len(y))
+    stratify = task in ("binary", "multiclass")
+    index = np.arange(len(y))
+    if k == 1:
+        val_size = min(0.2, 50_000 / len(y))
+        train, val = train_test_split(index, test_size=val_size, random_state=seed, stratify=y if stratify else None)
+        return [(np.sort(train), np.sort(val))]
+    splitter = StratifiedKFold(k, shuffle=True, random_state=seed) if stratify else KFold(k, shuffle=True, random_state=seed)
+    return [(train, val) for train, val in splitter.split(index, y if stratify else None)]
+
+
+@dataclass
+class FoldData:
+    """One fold, preprocessed for one kind of model."""
+
+    preprocessor: Preprocessor
+    X_train: np.ndarray
+    X_val: np.ndarray
+
+    @property
+    def categorical(self) -> tuple[list[int], list[int]]:
+        return self.preprocessor.categorical_indices_, self.preprocessor.categorical_cardinalities_
+
+
+class FoldCache:
+    """Builds each (fold, preprocessing kind) once and shares it between all trials that need it."""
+
+    def __init__(self, X: pd.DataFrame, y: np.ndarray, splits: list[Split], schema: Schema, seed: int = 0):
+        self.X, self.y, self.splits, self.schema, self.seed = X, y, splits, schema, seed
+        self._cache: dict[tuple[int, str], FoldData] = {}
+
+    def get(self, fold: int, kind: str) -> FoldData:
+        key = (fold, kind)
+        if key not in self._cache:
+            train, val = self.splits[fold]
+            pre = Preprocessor(kind, self.schema, seed=self.seed)
+            X_train = pre.fit_transform(self.X.iloc[train], self.y[train])
+            X_val = pre.transform(self.X.iloc[val])
+            self._cache[key] = FoldData(pre, X_train, X_val)
+            logger.debug("fold %d (%s): %d features", fold, kind, X_train.shape[1])
+        return self._cache[key]
+
+    @property
+    def oof_rows(self) -> np.ndarray:
+        """Rows that get an out-of-fold prediction (all rows for k-fold, the holdout rows otherwise)."""
+        return np.sort(np.concatenate([val for _, val in self.splits]))
+
+    def nbytes(self) -> int:
+        return sum(fd.X_train.nbytes + fd.X_val.nbytes for fd in self._cache.values())

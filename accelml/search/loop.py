@@ -1,0 +1,180 @@
+"""The search loop: a fixed opening sequence, then Optuna tuning of the most promising families.
+
+The sequence of trials depends only on the data, the seed and the settings, never on the clock: a run bounded by
+``max_trials`` is reproducible, and a time-limited run is a prefix of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from accelml.budget import Deadline
+from accelml.metrics import Metric
+from accelml.models import MODELS
+from accelml.search.evaluate import FittedTrial, evaluate_trial
+from accelml.search.folds import FoldCache
+from accelml.search.space import distributions, suggest
+from accelml.search.trial import TrialResult, TrialSpec
+
+__all__ = ["DEFAULT_ORDER", "SearchProgress", "available_models", "run_search"]
+
+logger = logging.getLogger(__name__)
+
+# Opening order of the families' default configurations: strong and cheap first, then diverse.
+DEFAULT_ORDER = ("lgbm", "linear", "xgb", "extra_trees", "catboost", "knn", "rf")
+BASELINE = TrialSpec(0, "lgbm", {"n_estimators": 200, "learning_rate": 0.1, "num_leaves": 15}, "baseline")
+N_TUNED_FAMILIES = 3
+TUNING_PATTERN = (0, 1, 0, 2, 0, 1)  # the best family gets half of the tuning trials, the next a third
+KEEP_MODELS = 20  # fitted fold models are kept for the best trials only (the ensemble's candidates)
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """What the search reports after every trial (the CLI shows it live)."""
+
+    elapsed: float
+    remaining: float
+    trials_done: int
+    best_score: float | None
+    best_model: str | None
+    current_model: str | None
+    last: TrialResult | None = None
+
+
+def available_models(requested: list[str] | None) -> list[str]:
+    """Families to search: the requested ones (validated) or all, less those whose library is missing."""
+    import importlib.util
+
+    keys = list(requested) if requested else list(DEFAULT_ORDER)
+    out = []
+    for key in keys:
+        cls = MODELS[key]  # unknown keys raise a ConfigError listing the valid ones
+        if cls.requires and importlib.util.find_spec(cls.requires) is None:
+            logger.info("skipping %s: the %s package is not installed", key, cls.requires)
+            continue
+        out.append(key)
+    return out
+
+
+def _opening(models: list[str]) -> Iterator[TrialSpec]:
+    if "lgbm" in models:
+        yield BASELINE
+    order = [m for m in DEFAULT_ORDER if m in models] + [m for m in models if m not in DEFAULT_ORDER]
+    for i, key in enumerate(order, start=1):
+        yield TrialSpec(i, key, {}, "default")
+
+
+def run_search(
+    folds: FoldCache,
+    metric: Metric,
+    task: str,
+    deadline: Deadline,
+    *,
+    models: list[str],
+    max_trials: int | None = None,
+    n_jobs: int = 1,
+    seed: int = 0,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> list[FittedTrial]:
+    """Run trials until the deadline or ``max_trials``; return every trial, best ones with their fitted models."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.monotonic()
+    trials: list[FittedTrial] = []
+    best: list[FittedTrial] = []
+
+    def report(current: str | None) -> None:
+        if progress is None:
+            return
+        top = best[0].result if best else None
+        progress(
+            SearchProgress(
+                elapsed=time.monotonic() - started,
+                remaining=deadline.remaining(),
+                trials_done=len(trials),
+                best_score=top.score if top else None,
+                best_model=top.spec.name if top else None,
+                current_model=current,
+                last=trials[-1].result if trials else None,
+            )
+        )
+
+    def budget_left() -> bool:
+        return not deadline.expired() and (max_trials is None or len(trials) < max_trials)
+
+    def run(spec: TrialSpec) -> FittedTrial:
+        report(spec.name)
+        fitted = evaluate_trial(spec, folds, metric, task, deadline, n_jobs=n_jobs, seed=seed, started=started)
+        trials.append(fitted)
+        if fitted.result.ok:
+            best.append(fitted)
+            best.sort(key=lambda t: (t.result.loss, t.result.spec.trial_id))
+            for dropped in best[KEEP_MODELS:]:
+                dropped.models, dropped.oof = [], None  # free memory; the record stays
+            del best[KEEP_MODELS:]
+        report(None)
+        return fitted
+
+    # 1. baseline and 2. every family's default configuration
+    for spec in _opening(models):
+        if not budget_left():
+            return trials
+        run(spec)
+
+    # 3. Optuna TPE on the most promising families, round-robin weighted toward the best
+    ranked = _rank_families(trials)[:N_TUNED_FAMILIES]
+    tunable = [key for key in ranked if MODELS[key].space]
+    if not tunable:
+        return trials
+    studies = {key: _study(key, trials, seed + i) for i, key in enumerate(tunable)}
+    next_id = max(t.result.spec.trial_id for t in trials) + 1
+    step = 0
+    while budget_left():
+        key = tunable[TUNING_PATTERN[step % len(TUNING_PATTERN)] % len(tunable)]
+        step += 1
+        study = studies[key]
+        cls = MODELS[key]
+        ot = study.ask()
+        params = suggest(ot, cls.space)
+        fitted = run(TrialSpec(next_id, key, params, "tuning"))
+        next_id += 1
+        if fitted.result.ok and not fitted.result.stopped_by_deadline:
+            study.tell(ot, fitted.result.loss)
+        else:
+            study.tell(ot, state=optuna.trial.TrialState.FAIL)
+    return trials
+
+
+def _rank_families(trials: list[FittedTrial]) -> list[str]:
+    best_loss: dict[str, float] = {}
+    for t in trials:
+        r = t.result
+        if r.ok and r.spec.stage == "default":
+            best_loss[r.spec.model] = min(best_loss.get(r.spec.model, np.inf), r.loss)
+    return sorted(best_loss, key=lambda k: (best_loss[k], k))
+
+
+def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
+    """A TPE study for one family, told about the default configuration it already saw."""
+    import optuna
+
+    cls = MODELS[key]
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True, warn_independent_sampling=False)
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    dists = distributions(cls.space)
+    for t in trials:
+        r = t.result
+        if r.ok and r.spec.model == key and r.spec.stage == "default":
+            params = {name: {**cls.defaults, **r.spec.params}[name] for name in cls.space}
+            try:
+                study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=r.loss))
+            except ValueError:  # a default outside its own space: just don't warm-start
+                logger.debug("default of %s is outside its search space", key)
+    return study

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accelml.features.base import EncoderContext
+from accelml.features.boolean import BooleanEncoder
+from accelml.features.numeric import NumericEncoder
+
+
+def _context(kind: str) -> EncoderContext:
+    return EncoderContext(kind, "binary", 2)
+
+
+def test_numeric_tree_keeps_values_and_nan() -> None:
+    enc = NumericEncoder("x", _context("tree")).fit(pd.Series(["1.5", None, "x", "inf"], dtype=object))
+    assert enc.feature_names_ == ["x"]
+    assert enc.transform(pd.Series([2, None])).ravel().tolist() == [2.0, pytest.approx(np.nan, nan_ok=True)]
+
+
+def test_numeric_dense_imputes_flags_standardizes_and_clips() -> None:
+    x = pd.Series([1.0, 2.0, 3.0, None, 100.0])
+    enc = NumericEncoder("x", _context("dense")).fit(x)
+    assert enc.feature_names_ == ["x", "x__missing"]
+    mean, std = np.mean([1, 2, 3, 100]), np.std([1, 2, 3, 100])
+    out = enc.transform(pd.Series([2.0, None, 1e9]))
+    assert out[0].tolist() == pytest.approx([(2 - mean) / std, 0.0])
+    assert out[1].tolist() == pytest.approx([(2.5 - mean) / std, 1.0])  # the median is 2.5
+    assert out[2].tolist() == [5.0, 0.0]
+    complete = NumericEncoder("x", _context("dense")).fit(pd.Series([4.0, 4.0]))
+    assert complete.feature_names_ == ["x"]
+    assert complete.transform(pd.Series([5.0, None])).ravel().tolist() == [1.0, 0.0]  # std 0 counts as 1
+    empty = NumericEncoder("x", _context("dense")).fit(pd.Series([None, None], dtype=object))
+    assert np.all(np.isfinite(empty.transform(pd.Series([None, 3.0]))))
+
+
+@pytest.mark.parametrize(
+    "train, yes, no",
+    [
+        (["yes", "no", "Yes"], "YES", "no"),
+        ([True, False], True, False),
+        ([1, 0, 1], 1.0, "0"),
+        (["t", "f"], "T", "f"),
+        (["on", "off"], "on", "off"),
+        (["yes", "yes"], "yes", "no"),  # only one value seen: its meaning decides
+    ],
+)
+def test_boolean_spellings_map_true_to_one(train: list, yes: object, no: object) -> None:
+    enc = BooleanEncoder("b", _context("tree")).fit(pd.Series(train, dtype=object))
+    assert enc.transform(pd.Series([yes, no], dtype=object)).ravel().tolist()[0] == 1.0
+    if len(set(map(str, train))) > 1:
+        assert enc.transform(pd.Series([no], dtype=object)).ravel().tolist() == [0.0]
+
+
+def test_boolean_other_values_sort_and_unknowns_fall_back() -> None:
+    x = pd.Series(["male", "female", None])
+    tree = BooleanEncoder("b", _context("tree")).fit(x)
+    assert tree.transform(pd.Series(["female", "male"])).ravel().tolist() == [0.0, 1.0]
+    assert np.isnan(tree.transform(pd.Series(["other", None]))).all()
+    dense = BooleanEncoder("b", _context("dense")).fit(x)
+    assert dense.transform(pd.Series(["other", None, "male"])).ravel().tolist() == [0.5, 0.5, 1.0]
