@@ -78,13 +78,16 @@ class AutoML(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, data: Any, target: str, *, progress: Callable[[Any], None] | None = None) -> AutoML:
         """Search, tune and ensemble models for ``target`` in ``data`` (a DataFrame or a file path)."""
+        from accelml.budget import Deadline
+
+        deadline = Deadline.after(self.time_limit)  # first: importing the libraries counts against the budget
         from accelml.run import fit_pipeline
 
         if not isinstance(target, str) or not target:
             raise ConfigError("target must be the name of a column in the data")
         config = self._config()
         metric = None if isinstance(self.metric, str) else self.metric
-        self.result_ = fit_pipeline(data, target, config, metric=metric, progress=progress)
+        self.result_ = fit_pipeline(data, target, config, metric=metric, progress=progress, deadline=deadline)
         return self
 
     def _result(self) -> Any:

@@ -76,9 +76,10 @@ def fit_pipeline(
     *,
     metric: str | Metric | Callable | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> FitResult:
     """Fit accelml on ``data`` (a path or a frame) within ``config.time_limit`` seconds, reading included."""
-    deadline = Deadline.after(config.time_limit)
+    deadline = deadline or Deadline.after(config.time_limit)
     started = time.monotonic()
 
     frame = read_table(data)

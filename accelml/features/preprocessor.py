@@ -120,7 +120,11 @@ class Preprocessor:
         return len(self.feature_names_)
 
     def _context(self, y: np.ndarray | None) -> EncoderContext:
+        """The task as target encoding sees it: binary, multiclass (with the class count) or regression."""
         task = self.schema.task
+        if task not in ("binary", "multiclass", "regression"):  # a task family without its own encoding yet
+            integral = y is not None and np.issubdtype(np.asarray(y).dtype, np.integer)
+            task = "multiclass" if integral else "regression"
         if task == "regression":
             return EncoderContext(self.kind, task, 0, self.seed)
         if self.schema.classes:
@@ -129,7 +133,9 @@ class Preprocessor:
             n_classes = int(np.max(y)) + 1
         else:
             n_classes = 2
-        return EncoderContext(self.kind, "multiclass" if n_classes > 2 else "binary", max(n_classes, 2), self.seed)
+        if task == "multiclass" and n_classes <= 2:
+            task = "binary"
+        return EncoderContext(self.kind, task, max(n_classes, 2), self.seed)
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray | None, encode: bool) -> np.ndarray:
         self._check_columns(X, DataError)

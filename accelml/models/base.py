@@ -20,6 +20,8 @@ from accelml.search.space import Dim
 
 __all__ = ["CategoricalInfo", "Model"]
 
+_SMALL_MATRIX = 200_000  # cells
+
 # (indices of categorical output columns, number of codes of each)
 CategoricalInfo = tuple[list[int], list[int]]
 
@@ -57,6 +59,11 @@ class Model(BaseEstimator):
     def _params(self) -> dict[str, Any]:
         """Defaults overridden by the given params."""
         return {**self.defaults, **(self.params or {})}
+
+    def _threads(self, X: np.ndarray) -> int:
+        """Threads worth using: one for small matrices, where OpenMP start-up and contention cost more than they give
+        (measured: LightGBM on 2,400 x 5 took 0.2 s with one thread and 11 s with two on a busy 2-core machine)."""
+        return 1 if X.shape[0] * X.shape[1] < _SMALL_MATRIX else self.n_jobs
 
     def _deadline(self, deadline: Deadline | None) -> Deadline:
         return deadline if deadline is not None else Deadline.never()

@@ -60,7 +60,7 @@ class CatBoostModel(Model):
             frame[f"f{i}"] = np.nan_to_num(X[:, i], nan=-1.0).astype(np.int64)
         return frame
 
-    def _estimator(self, **params: Any) -> Any:
+    def _estimator(self, threads: int | None = None, **params: Any) -> Any:
         import catboost
 
         cls = catboost.CatBoostClassifier if self.is_classifier else catboost.CatBoostRegressor
@@ -68,7 +68,7 @@ class CatBoostModel(Model):
         return cls(
             **params,
             loss_function=loss,
-            thread_count=self.n_jobs,
+            thread_count=threads or self.n_jobs,
             random_seed=self.seed,
             allow_writing_files=False,
             verbose=False,
@@ -80,7 +80,7 @@ class CatBoostModel(Model):
         p = self._params()
         n_rounds = int(p.pop("n_estimators"))
         patience = int(p.pop("early_stopping_rounds"))
-        self.estimator_ = self._estimator(**p, iterations=n_rounds)
+        self.estimator_ = self._estimator(self._threads(X), **p, iterations=n_rounds)
         stop = _StopAtDeadline(self._deadline(deadline))
         kwargs: dict[str, Any] = {"cat_features": self.cat_features_ or None, "callbacks": [stop]}
         if eval_set is not None:

@@ -78,7 +78,7 @@ class LightGBMModel(Model):
         params = {
             **p,
             **self._objective(),
-            "num_threads": self.n_jobs,
+            "num_threads": self._threads(X),
             "seed": self.seed,
             "deterministic": True,
             "force_col_wise": True,

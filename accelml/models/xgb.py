@@ -65,7 +65,7 @@ class XGBoostModel(Model):
     def _matrix(self, X: np.ndarray, y: np.ndarray | None = None) -> Any:
         import xgboost as xgb
 
-        return xgb.DMatrix(X, label=y, feature_types=self.feature_types_, enable_categorical=True, nthread=self.n_jobs)
+        return xgb.DMatrix(X, label=y, feature_types=self.feature_types_, enable_categorical=True, nthread=getattr(self, "threads_", self.n_jobs))
 
     def fit(self, X, y, *, deadline=None, eval_set=None, categorical: CategoricalInfo | None = None):
         import xgboost as xgb
@@ -73,6 +73,7 @@ class XGBoostModel(Model):
         self._start_fit(X, y)
         cats = set(categorical[0]) if categorical else set()
         self.feature_types_ = ["c" if i in cats else "q" for i in range(X.shape[1])]
+        self.threads_ = self._threads(X)
         p = self._params()
         n_rounds = int(p.pop("n_estimators"))
         patience = int(p.pop("early_stopping_rounds"))
@@ -81,7 +82,7 @@ class XGBoostModel(Model):
             **self._objective(),
             "tree_method": "hist",
             "max_cat_to_onehot": 8,
-            "nthread": self.n_jobs,
+            "nthread": self.threads_,
             "seed": self.seed,
             "verbosity": 0,
         }

@@ -21,6 +21,7 @@ __all__ = ["FittedTrial", "evaluate_trial", "predict_outputs"]
 logger = logging.getLogger(__name__)
 
 # Rough peak memory of a family's training as a multiple of its input matrix (forests copy, boosters bin).
+_MIN_FOLD_SECONDS = 0.1
 _MEMORY_FACTOR = {"rf": 6.0, "extra_trees": 6.0, "knn": 2.0, "linear": 3.0}
 
 
@@ -69,8 +70,14 @@ def evaluate_trial(
     n_jobs: int,
     seed: int,
     started: float,
+    must_finish: bool = False,
 ) -> FittedTrial:
-    """Fit ``spec`` on every fold; a failure is recorded, never raised."""
+    """Fit ``spec`` on every fold; a failure is recorded, never raised.
+
+    With ``must_finish`` (the first trial of a run, so that there is always a usable model) every fold is trained
+    even past the deadline, each with an equal share of the time left but at least ``_MIN_FOLD_SECONDS``; the boosting
+    callbacks keep each share short.
+    """
     cls = MODELS[spec.model]
     y = folds.y
     n_out = len(folds.schema.classes or []) if task in ("binary", "multiclass") else 0
@@ -96,7 +103,11 @@ def evaluate_trial(
 
     try:
         for k, (train, val) in enumerate(folds.splits):
-            if deadline.expired():
+            fold_deadline = deadline
+            if must_finish:
+                share = max(deadline.remaining() / (len(folds.splits) - k), _MIN_FOLD_SECONDS)
+                fold_deadline = Deadline.after(share)
+            elif deadline.expired():
                 return record("timeout", error="deadline reached before all folds were trained")
             fold = folds.get(k, cls.preprocessing)
             X_train, y_train = fold.X_train, y[train]
@@ -107,7 +118,7 @@ def evaluate_trial(
                 logger.info("%s: training on %d sampled rows to stay within memory", spec.name, rows)
             model = cls(task=task, params=dict(spec.params), n_jobs=n_jobs, seed=seed)
             t = time.monotonic()
-            model.fit(X_train, y_train, deadline=deadline, eval_set=(fold.X_val, y[val]), categorical=fold.categorical)
+            model.fit(X_train, y_train, deadline=fold_deadline, eval_set=(fold.X_val, y[val]), categorical=fold.categorical)
             fit_time += time.monotonic() - t
             truncated = truncated or model.stopped_by_deadline_
             t = time.monotonic()

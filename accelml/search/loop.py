@@ -111,7 +111,9 @@ def run_search(
 
     def run(spec: TrialSpec) -> FittedTrial:
         report(spec.name)
-        fitted = evaluate_trial(spec, folds, metric, task, deadline, n_jobs=n_jobs, seed=seed, started=started)
+        fitted = evaluate_trial(
+            spec, folds, metric, task, deadline, n_jobs=n_jobs, seed=seed, started=started, must_finish=not best
+        )
         trials.append(fitted)
         if fitted.result.ok:
             best.append(fitted)

@@ -1,0 +1,117 @@
+"""What the commands print: the consoles, numbers, data issues and the leaderboard table.
+
+Consoles are made per call, not at import, so that they follow the streams of the moment (a terminal, a pipe, or the
+test runner's buffers) and only use colour on a terminal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:  # pandas is slow to import; the CLI's --help should not wait for it
+    import pandas as pd
+
+__all__ = [
+    "SEVERITY_STYLES",
+    "direction",
+    "format_score",
+    "leaderboard_table",
+    "print_command",
+    "print_issues",
+    "stderr_console",
+    "stdout_console",
+]
+
+SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def stdout_console() -> Console:
+    """A console on the current standard output."""
+    return Console(highlight=False)
+
+
+def stderr_console() -> Console:
+    """A console on the current standard error."""
+    return Console(stderr=True, highlight=False)
+
+
+def format_score(value: Any) -> str:
+    """A metric value, short and aligned; missing or non-finite values as ``-``.
+
+    >>> format_score(0.034438), format_score(12345.678), format_score(None), format_score(float("nan"))
+    ('0.0344', '12,345.7', '-', '-')
+    """
+    if value is None:
+        return "-"
+    value = float(value)
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
+def direction(greater_is_better: bool) -> str:
+    """``"higher is better"`` or ``"lower is better"``.
+
+    >>> direction(False)
+    'lower is better'
+    """
+    return "higher is better" if greater_is_better else "lower is better"
+
+
+def print_command(console: Console, command: str) -> None:
+    """A command for the user to run, indented and never wrapped, so that it can be copied whole."""
+    console.print(Text(f"  {command}", style="cyan"), soft_wrap=True)
+
+
+def print_issues(console: Console, issues: Iterable[Any]) -> None:
+    """The data problems found before training, one line each, coloured by severity (``DataIssue`` or dicts)."""
+    issues = [i if isinstance(i, dict) else i.to_dict() for i in issues]
+    if not issues:
+        console.print(Text("Data checks: no problems found.", style="green"))
+        return
+    console.print(Text(f"Data checks: {len(issues)} finding(s)", style="bold"))
+    for issue in issues:
+        severity = issue.get("severity", "info")
+        line = Text("  ")
+        line.append(f"{severity:<8}", style=SEVERITY_STYLES.get(severity, ""))
+        line.append(str(issue.get("message", "")))
+        console.print(line)
+
+
+def leaderboard_table(board: pd.DataFrame, metric_name: str, greater_is_better: bool) -> Table:
+    """The leaderboard frame (see :meth:`accelml.AutoML.leaderboard`) as a Rich table, best first.
+
+    The ensemble's row is bold; models it does not use are dim. Prediction time is per row, all fold models together.
+    """
+    score_column = f"val_{metric_name}"
+    table = Table(
+        title=f"Leaderboard: validation {metric_name}, {direction(greater_is_better)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("model", overflow="fold")
+    table.add_column("stage")
+    table.add_column(metric_name, justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("pred ms/row", justify="right")
+    table.add_column("weight", justify="right")
+    for row in board.to_dict("records"):
+        ensemble = row.get("stage") == "ensemble"
+        weight = row.get("weight") or 0.0
+        table.add_row(
+            str(row.get("model")),
+            str(row.get("stage")),
+            format_score(row.get(score_column)),
+            f"{row.get('fit_s') or 0.0:.2f}",
+            f"{row.get('predict_s_per_1k') or 0.0:.3f}",  # seconds per 1,000 rows is milliseconds per row
+            "" if ensemble or not weight else f"{weight:.2f}",
+            style="bold" if ensemble else ("" if weight else "dim"),
+        )
+    return table

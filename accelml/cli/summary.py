@@ -1,0 +1,51 @@
+"""A fit as the CLI shows it: the live search, then the data issues, the leaderboard and the validation score.
+
+Shared by ``accelml fit`` and ``accelml demo``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from accelml.cli.display import direction, format_score, leaderboard_table, print_issues
+from accelml.cli.progress import SearchDisplay
+
+__all__ = ["fit_with_display", "print_fit_summary"]
+
+
+def _known_metric(metric: str | None, task: str | None) -> str | None:
+    """The metric's name when it is known before the data is read: the user's, or the default of the user's task."""
+    if metric:
+        return metric.lower()
+    if task:
+        from accelml.metrics.registry import default_metric
+
+        try:
+            return default_metric(task).name
+        except Exception:  # an unknown task: the fit itself reports it
+            return None
+    return None
+
+
+def fit_with_display(console: Console, automl: Any, data: Any, target: str) -> Any:
+    """Fit ``automl`` on ``data`` while showing the search; return the fitted ``automl``."""
+    metric = _known_metric(automl.metric if isinstance(automl.metric, str) else None, automl.task)
+    with SearchDisplay(console, automl.time_limit, metric=metric) as display:
+        automl.fit(data, target=target, progress=display)
+    return automl
+
+
+def print_fit_summary(console: Console, automl: Any) -> None:
+    """The data issues, the leaderboard and the validation score of a fitted ``automl``."""
+    metric = automl.metric_
+    console.print()
+    print_issues(console, automl.issues_)
+    console.print()
+    console.print(leaderboard_table(automl.leaderboard(), metric.name, metric.greater_is_better))
+    line = Text("Validation ")
+    line.append(f"{metric.name}: {format_score(automl.val_score_)}", style="bold")
+    line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {automl.result_.n_splits} split(s))", style="dim")
+    console.print(line)

@@ -1,0 +1,154 @@
+"""The facade end to end on tiny seeded tables: fit, predict, leaderboard, budget, reproducibility."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import accelml
+from accelml.exceptions import ConfigError, DataError, NotFittedError, SchemaError
+from tests.conftest import make_table
+
+
+def fit(table: pd.DataFrame, **kw) -> accelml.AutoML:
+    options = {"time_limit": 30, "max_trials": 3, "n_jobs": 1, "seed": 0, **kw}
+    return accelml.AutoML(**options).fit(table, target="y")
+
+
+def test_fit_predict_each_task(task: str, table: pd.DataFrame) -> None:
+    train, test = table.iloc[:240], table.iloc[240:]
+    automl = fit(train)
+    assert automl.task_ == task
+    pred = automl.predict(test)
+    assert len(pred) == len(test)
+    if task == "regression":
+        assert automl.metric_.name == "rmse"
+        assert np.corrcoef(pred, test["y"])[0, 1] > 0.8
+    else:
+        proba = automl.predict_proba(test)
+        assert list(proba.columns) == list(automl.classes_)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+        assert set(pred) <= set(train["y"])
+        assert np.mean(pred == test["y"].to_numpy()) > 0.7
+        assert automl.metric_.name == ("roc_auc" if task == "binary" else "log_loss")
+    board = automl.leaderboard()
+    assert board.loc[0, "model"] in set(board["model"])
+    assert {"model", "family", f"val_{automl.metric_.name}", "fit_s", "predict_s_per_1k", "weight"} <= set(board.columns)
+    assert len(board) >= 2 and (board["model"] == "ensemble").sum() == 1
+    assert np.isfinite(automl.score(test))
+
+
+def test_metric_override_and_callable() -> None:
+    table = make_table("binary")
+    assert fit(table, metric="accuracy").metric_.name == "accuracy"
+
+    def share_correct(y_true, y_pred):
+        return float(np.mean(y_true == y_pred))
+
+    automl = fit(table, metric=share_correct)
+    assert automl.metric_.name == "share_correct"
+    assert 0.5 < automl.val_score_ <= 1.0
+    with pytest.raises(ConfigError, match="accuracy"):
+        fit(table, metric="acuracy")
+
+
+def test_drops_identifier_and_constant_columns_and_reports_them() -> None:
+    table = make_table("binary")
+    table["row_id"] = np.arange(len(table))
+    table["always"] = 7
+    automl = fit(table)
+    kinds = {(i.kind, i.column) for i in automl.issues_}
+    assert ("identifier", "row_id") in kinds
+    assert ("constant", "always") in kinds
+    # predicting does not need the dropped columns
+    assert len(automl.predict(table.drop(columns=["row_id", "always"]).head(5))) == 5
+
+
+def test_missing_target_rows_dropped_and_counted() -> None:
+    table = make_table("regression")
+    table.loc[:9, "y"] = np.nan
+    automl = fit(table)
+    issue = next(i for i in automl.issues_ if i.kind == "missing_target")
+    assert issue.count == 10
+
+
+def test_bad_input_errors() -> None:
+    table = make_table("binary")
+    with pytest.raises(DataError, match="did you mean 'y'"):
+        accelml.AutoML(max_trials=1).fit(table, target="Y")
+    with pytest.raises(DataError, match="single value|one value"):
+        accelml.AutoML(max_trials=1).fit(table.assign(y="same"), target="y")
+    with pytest.raises(ConfigError, match="task"):
+        accelml.AutoML(task="ranking", max_trials=1).fit(table, target="y")
+    with pytest.raises(NotFittedError):
+        accelml.AutoML().predict(table)
+    automl = fit(table)
+    with pytest.raises(SchemaError, match="x1"):
+        automl.predict(table.drop(columns=["x1"]))
+    with pytest.raises(SchemaError, match="x2"):
+        automl.predict(table.assign(x2="abc"))
+
+
+def test_unseen_category_is_predicted_not_crashed() -> None:
+    table = make_table("multiclass")
+    automl = fit(table)
+    new = table.head(5).assign(colour="purple")
+    assert len(automl.predict(new)) == 5
+
+
+def test_reproducible_with_max_trials() -> None:
+    table = make_table("binary", n=400, seed=3)
+    a = fit(table, max_trials=5, time_limit=None).leaderboard()
+    b = fit(table, max_trials=5, time_limit=None).leaderboard()
+    pd.testing.assert_frame_equal(a[["model", "val_roc_auc", "weight"]], b[["model", "val_roc_auc", "weight"]])
+
+
+def test_time_limited_run_is_a_prefix_of_the_trial_sequence() -> None:
+    table = make_table("regression", n=400, seed=4)
+    full = fit(table, max_trials=6, time_limit=None).result_.trials
+    short = fit(table, max_trials=None, time_limit=4).result_.trials
+    done = [t for t in short if t.ok and not t.stopped_by_deadline]
+    assert done, "no trial finished in 4 s"
+    for a, b in zip(done, full):
+        assert a.spec == b.spec
+        assert a.score == pytest.approx(b.score, rel=1e-9)
+
+
+def test_hard_time_limit() -> None:
+    table = make_table("multiclass", n=3000, seed=5)
+    start = time.monotonic()
+    automl = accelml.AutoML(time_limit=6, n_jobs=2).fit(table, target="y")
+    elapsed = time.monotonic() - start
+    assert elapsed <= 6 * 1.05 + 1.0, f"fit took {elapsed:.2f} s for a 6 s limit"
+    assert len(automl.leaderboard()) >= 2
+
+
+def test_sklearn_api_clone_and_cross_validation() -> None:
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    table = make_table("binary", n=240)
+    X, y = table.drop(columns=["y"]), table["y"]
+    clf = accelml.AutoClassifier(time_limit=20, max_trials=2, n_jobs=1)
+    assert clone(clf).get_params() == clf.get_params()
+    scores = cross_val_score(clf, X, y, cv=2)
+    assert scores.shape == (2,) and (scores > 0.6).all()
+    reg_table = make_table("regression", n=240)
+    reg = accelml.AutoRegressor(time_limit=20, max_trials=2, n_jobs=1).fit(reg_table.drop(columns=["y"]), reg_table["y"])
+    assert reg.score(reg_table.drop(columns=["y"]), reg_table["y"]) > 0.5
+
+
+def test_import_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, accelml; "
+        "heavy = [m for m in ('lightgbm', 'xgboost', 'catboost', 'optuna', 'sklearn', 'torch', 'polars') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"import accelml loaded {out}"

@@ -1,0 +1,108 @@
+"""Checks every registered model family must pass: the registry's entries are tested the moment they are added."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from accelml.budget import Deadline
+from accelml.exceptions import NotFittedError
+from accelml.models import MODELS
+
+KEYS = sorted(MODELS)
+
+
+def data(task: str, n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5)).astype(np.float32)
+    X[:, 4] = rng.integers(0, 4, n)  # a categorical code column
+    if task == "binary":
+        y = (X[:, 0] + (X[:, 4] == 1) > 0.3).astype(np.int64)
+    elif task == "multiclass":
+        y = np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5]).astype(np.int64)
+    else:
+        y = 2.0 * X[:, 0] + X[:, 4] + 0.1 * rng.normal(size=n)
+    return X, y, [4]
+
+
+def prepared(cls: type, X: np.ndarray) -> np.ndarray:
+    X = X.copy()
+    if cls.preprocessing == "tree":
+        X[::17, 1] = np.nan  # tree families take missing values natively
+    return X
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_declares_space_and_defaults(key: str) -> None:
+    cls = MODELS[key]
+    assert cls.key == key
+    assert cls.preprocessing in ("tree", "dense")
+    assert cls.space, f"{key} declares no search space"
+    for name in cls.space:
+        assert name in cls.defaults, f"{key}: dimension {name} has no default"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_clone_keeps_params(key: str) -> None:
+    model = MODELS[key](task="regression", params={"a": 1}, n_jobs=1, seed=3)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(np.zeros((2, 5), dtype=np.float32))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_fit_predict_shapes(key: str, task: str, tmp_path) -> None:
+    cls = MODELS[key]
+    X, y, cats = data(task)
+    X = prepared(cls, X)
+    model = cls(task=task, n_jobs=1, seed=0)
+    model.fit(X[:180], y[:180], eval_set=(X[180:], y[180:]), categorical=(cats, [4]))
+    test = X[180:]
+    if task == "regression":
+        pred = model.predict(test)
+        assert pred.shape == (60,)
+        assert np.corrcoef(pred, y[180:])[0, 1] > 0.5, "the model learned nothing"
+    else:
+        proba = model.predict_proba(test)
+        k = int(y.max()) + 1
+        assert proba.shape == (60, k)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+        assert (proba >= 0).all()
+        assert set(np.unique(model.predict(test))) <= set(range(k))
+        assert np.mean(model.predict(test) == y[180:]) > 1.0 / k + 0.1, "no better than chance"
+    # the artifact round trip gives the same predictions
+    model.save(tmp_path)
+    restored = cls.load(tmp_path)
+    if task == "regression":
+        np.testing.assert_allclose(restored.predict(test), model.predict(test), rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_allclose(restored.predict_proba(test), model.predict_proba(test), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_deadline_is_honoured_inside_training(key: str) -> None:
+    """A fit with a 2-second deadline returns within a small margin even when asked for far more work."""
+    cls = MODELS[key]
+    rng = np.random.default_rng(1)
+    n = 40_000
+    X = rng.normal(size=(n, 20)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(size=n) > 0).astype(np.int64)
+    heavy = {
+        "lgbm": {"n_estimators": 100_000, "learning_rate": 0.001, "num_leaves": 255, "min_child_samples": 2},
+        "xgb": {"n_estimators": 100_000, "learning_rate": 0.001, "max_depth": 10},
+        "catboost": {"n_estimators": 100_000, "learning_rate": 0.001, "depth": 10},
+        "rf": {"n_estimators": 5_000},
+        "extra_trees": {"n_estimators": 5_000},
+    }.get(key, {})
+    model = cls(task="binary", params=heavy, n_jobs=2, seed=0)
+    start = time.monotonic()
+    model.fit(X[:30_000], y[:30_000], deadline=Deadline.after(2.0), eval_set=(X[30_000:], y[30_000:]))
+    elapsed = time.monotonic() - start
+    assert elapsed < 2.0 + 1.5, f"{key} overran a 2 s deadline: {elapsed:.2f} s"
+    assert model.predict_proba(X[:10]).shape == (10, 2)
+    if heavy:
+        assert model.stopped_by_deadline_
