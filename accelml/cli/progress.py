@@ -36,11 +36,14 @@ class SearchDisplay:
         >>> import io
         >>> from rich.console import Console
         >>> from accelml.search.loop import SearchProgress
-        >>> console = Console(file=io.StringIO(), width=100)
+        >>> from accelml.search.trial import TrialResult, TrialSpec
+        >>> trial = TrialResult(TrialSpec(0, "lgbm", {}, "baseline"), "ok", score=0.9, fit_time=0.4)
+        >>> console = Console(file=io.StringIO(), width=100)  # not a terminal: one line per finished trial
         >>> with SearchDisplay(console, time_limit=60, metric="accuracy") as display:
-        ...     display(SearchProgress(0.5, 59.0, 1, 0.9, "lgbm_0", None))
-        >>> "accuracy 0.9000" in console.file.getvalue()
-        True
+        ...     display(SearchProgress(0.0, 60.0, 0, None, None, "lgbm_0"))
+        ...     display(SearchProgress(0.5, 59.5, 1, 0.9, "lgbm_0", None, trial))
+        >>> print(console.file.getvalue())  # doctest: +NORMALIZE_WHITESPACE
+        trial 1 lgbm_0 accuracy 0.9000 (0.4s) best 0.9000 (lgbm_0) [0s / 60s]
     """
 
     def __init__(self, console: Console, time_limit: float | None, metric: str | None = None, live: bool | None = None):

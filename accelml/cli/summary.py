@@ -35,6 +35,7 @@ def fit_with_display(console: Console, automl: Any, data: Any, target: str) -> A
     metric = _known_metric(automl.metric if isinstance(automl.metric, str) else None, automl.task)
     with SearchDisplay(console, automl.time_limit, metric=metric) as display:
         automl.fit(data, target=target, progress=display)
+        display.metric = automl.metric_.name  # so that the final frame of the live panel names it
     return automl
 
 

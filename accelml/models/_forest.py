@@ -29,9 +29,9 @@ class ForestModel(Model):
         "criterion_kind": Categorical(("default", "alt")),
     }
     defaults: ClassVar[dict[str, Any]] = {
-        "n_estimators": 300,
-        "max_features": 0.5,
-        "min_samples_leaf": 1,
+        "n_estimators": 200,
+        "max_features": 0.4,
+        "min_samples_leaf": 2,
         "max_depth": None,
         "criterion_kind": "default",
     }

@@ -12,7 +12,7 @@ __all__ = ["ExtraTreesModel"]
 class ExtraTreesModel(ForestModel):
     key: ClassVar[str] = "extra_trees"
     relative_cost: ClassVar[float] = 0.8
-    defaults: ClassVar[dict[str, Any]] = {**ForestModel.defaults, "max_features": 0.7}
+    defaults: ClassVar[dict[str, Any]] = {**ForestModel.defaults, "max_features": 0.6}
 
     def _classes(self) -> tuple[type, type]:
         from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor

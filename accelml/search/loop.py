@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_ORDER", "SearchProgress", "available_models", "run_search"]
 logger = logging.getLogger(__name__)
 
 # Opening order of the families' default configurations: strong and cheap first, then diverse.
-DEFAULT_ORDER = ("lgbm", "linear", "xgb", "extra_trees", "catboost", "knn", "rf")
+DEFAULT_ORDER = ("lgbm", "linear", "xgb", "catboost", "extra_trees", "knn", "rf")
 BASELINE = TrialSpec(0, "lgbm", {"n_estimators": 200, "learning_rate": 0.1, "num_leaves": 15}, "baseline")
 N_TUNED_FAMILIES = 3
 TUNING_PATTERN = (0, 1, 0, 2, 0, 1)  # the best family gets half of the tuning trials, the next a third
@@ -168,7 +168,7 @@ def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
     import optuna
 
     cls = MODELS[key]
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True, warn_independent_sampling=False)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     dists = distributions(cls.space)
     for t in trials:

@@ -1,17 +1,62 @@
-"""The commands end to end: fit → leaderboard → info → predict on a tiny file, the demo, and --version."""
+"""The commands end to end: fit → leaderboard → info → predict on a tiny file, the demo, and --version.
+
+One model is fitted per module and read by the other tests, so the whole file stays fast.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from cli_helpers import FAST, assert_one_line_error, make_frame, restored_logging
 from typer.testing import CliRunner, Result
 
 from accelml import __version__
 from accelml.cli import app
+from accelml.cli.errors import DEBUG_ENV
 
 LABELS = {"yes", "no"}
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    with restored_logging():
+        yield
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def train_csv(workdir: Path) -> Path:
+    path = workdir / "train.csv"
+    make_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(workdir: Path) -> Path:
+    return workdir / "model"
+
+
+@pytest.fixture(scope="module")
+def fit_run(runner: CliRunner, train_csv: Path, model_dir: Path) -> Result:
+    """One ``accelml fit`` run; the tests below read its output and its model."""
+    with restored_logging():
+        result = runner.invoke(app, ["fit", str(train_csv), "--target", "label", "--out", str(model_dir), *FAST])
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def test_version(runner: CliRunner) -> None:
@@ -55,7 +100,7 @@ def test_info(runner: CliRunner, fit_run: Result, model_dir: Path) -> None:
     assert "row_id" in out and "identifier" in out
 
 
-def test_predict_labels(runner: CliRunner, fit_run: Result, model_dir: Path, workdir: Path, make_frame) -> None:
+def test_predict_labels(runner: CliRunner, fit_run: Result, model_dir: Path, workdir: Path) -> None:
     data = workdir / "new.csv"
     make_frame(n=25, seed=1).drop(columns="label").to_csv(data, index=False)
     out = workdir / "predictions" / "labels.csv"
@@ -78,9 +123,38 @@ def test_predict_proba_and_force(runner: CliRunner, fit_run: Result, model_dir: 
     assert len(proba) == len(pd.read_csv(train_csv))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
 
-    again = runner.invoke(app, args)  # the file exists now
-    assert again.exit_code != 0 and "--force" in again.stderr
+    assert_one_line_error(runner.invoke(app, args), str(out), "--force")  # the file exists now
     assert runner.invoke(app, [*args, "--force"]).exit_code == 0
+
+
+def test_predict_missing_column(runner: CliRunner, fit_run: Result, model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "no_x1.csv"
+    make_frame(n=10).drop(columns="x1").to_csv(data, index=False)
+    result = runner.invoke(app, ["predict", str(model_dir), str(data), "--out", str(tmp_path / "p.csv")])
+    assert_one_line_error(result, "'x1'", "missing")
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_predict_mistyped_column(runner: CliRunner, fit_run: Result, model_dir: Path, tmp_path: Path) -> None:
+    frame = make_frame(n=10)
+    frame["x2"] = frame["x2"].astype(object)
+    frame.loc[3, "x2"] = "tall"
+    data = tmp_path / "typo.csv"
+    frame.to_csv(data, index=False)
+    result = runner.invoke(app, ["predict", str(model_dir), str(data), "--out", str(tmp_path / "p.csv")])
+    assert_one_line_error(result, "'x2'", "numbers", "'tall'")
+
+
+def test_predict_missing_data_file(runner: CliRunner, fit_run: Result, model_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.csv"
+    assert_one_line_error(runner.invoke(app, ["predict", str(model_dir), str(tmp_path / "no.csv"), "--out", str(out)]),
+                          "no.csv", "not found")
+
+
+def test_predict_out_is_a_folder(runner: CliRunner, fit_run: Result, model_dir: Path, train_csv: Path,
+                                 tmp_path: Path) -> None:
+    result = runner.invoke(app, ["predict", str(model_dir), str(train_csv), "--out", str(tmp_path)])
+    assert_one_line_error(result, "is a folder")
 
 
 def test_demo(runner: CliRunner, tmp_path: Path) -> None:

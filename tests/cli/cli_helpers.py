@@ -1,0 +1,69 @@
+"""Helpers shared by the CLI tests: a tiny seeded table and the check that a command failed cleanly.
+
+Plain functions, not fixtures: a second ``conftest.py`` outside a package would clash with ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from typer.testing import Result
+
+from accelml.cli.errors import EXIT_USER_ERROR
+
+__all__ = ["FAST", "assert_one_line_error", "make_frame", "restored_logging"]
+
+# A small, quick search that is the same on every run.
+FAST = ["--time-limit", "10", "--max-trials", "3", "--jobs", "1", "--models", "lgbm,linear"]
+
+
+def make_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    """Two informative numbers, a category, an identifier column and a yes/no target ``label``."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    signal = x1 + 0.5 * x2 + np.where(colour == "red", 1.0, 0.0) + 0.3 * rng.normal(size=n)
+    return pd.DataFrame(
+        {
+            "row_id": [f"r{i:04d}" for i in range(n)],
+            "x1": x1.round(4),
+            "x2": x2.round(4),
+            "colour": colour,
+            "label": np.where(signal > 0.3, "yes", "no"),
+        }
+    )
+
+
+def assert_one_line_error(result: Result, *fragments: str, code: int = EXIT_USER_ERROR) -> str:
+    """The command failed with ``code`` and one ``error:`` line on stderr holding every fragment; return the line."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # handled, not a crash
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in line, line
+    return line
+
+
+@contextmanager
+def restored_logging() -> Iterator[None]:
+    """Undo what the CLI's logging setup changes, so that later tests in the same process see the usual loggers."""
+    names = ("accelml", "py.warnings")
+    saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers),
+                    logging.getLogger(name).propagate) for name in names}
+    try:
+        yield
+    finally:
+        for name, (level, handlers, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+        logging.captureWarnings(False)
