@@ -138,19 +138,6 @@ def evaluate_trial(
     if not np.isfinite(loss):
         return record("failed", error=f"{metric.name} is not finite on the validation predictions")
     logger.debug("%s: %s=%.5f in %.2fs", spec.name, metric.name, score, time.monotonic() - t0)
-    return FittedTrial(
-        TrialResult(
-            spec=spec,
-            status="ok",
-            score=float(score),
-            loss=float(loss),
-            fit_time=fit_time,
-            predict_time=predict_time,
-            n_folds=len(models),
-            stopped_by_deadline=truncated,
-            sampled_rows=sampled,
-            finished_at=time.monotonic() - started,
-        ),
-        oof=oof,
-        models=models,
-    )
+    fitted = record("ok", score=float(score), loss=float(loss), predict_time=predict_time)
+    fitted.oof, fitted.models = oof, models
+    return fitted
