@@ -77,12 +77,13 @@ def print_issues(console: Console, issues: Iterable[Any]) -> None:
         console.print(Text("Data checks: no problems found.", style="green"))
         return
     console.print(Text(f"Data checks: {len(issues)} finding(s)", style="bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()  # long messages wrap under themselves, not under the severity
     for issue in issues:
-        severity = issue.get("severity", "info")
-        line = Text("  ")
-        line.append(f"{severity:<8}", style=SEVERITY_STYLES.get(severity, ""))
-        line.append(str(issue.get("message", "")))
-        console.print(line)
+        severity = str(issue.get("severity", "info"))
+        grid.add_row(Text(f" {severity}", style=SEVERITY_STYLES.get(severity, "")), Text(str(issue.get("message", ""))))
+    console.print(grid)
 
 
 def leaderboard_table(board: pd.DataFrame, metric_name: str, greater_is_better: bool) -> Table:

@@ -18,7 +18,7 @@ from rich.text import Text
 from accelml.cli.display import stderr_console
 from accelml.exceptions import AccelMLError
 
-__all__ = ["DEBUG_ENV", "EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_USER_ERROR", "fail", "guarded"]
+__all__ = ["DEBUG_ENV", "EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_USER_ERROR", "describe", "fail", "guarded"]
 
 DEBUG_ENV = "ACCELML_DEBUG"
 EXIT_BUG = 1
@@ -72,6 +72,7 @@ def guarded(command: F) -> F:
         except Exception as exc:  # a bug: say so in one line and how to see more
             if _debug():
                 raise
-            fail(f"unexpected {type(exc).__name__}: {describe(exc)} (run with {DEBUG_ENV}=1 for the traceback)", EXIT_BUG)
+            hint = f"run with {DEBUG_ENV}=1 for the traceback"
+            fail(f"unexpected {type(exc).__name__}: {describe(exc)} ({hint})", EXIT_BUG)
 
     return wrapper  # type: ignore[return-value]

@@ -36,7 +36,7 @@ def fit(
         str | None, typer.Option(help="binary, multiclass or regression; inferred from the target if not given.")
     ] = None,
     metric: Annotated[
-        str | None, typer.Option(help="Metric to optimise (e.g. accuracy, roc_auc, rmse); chosen for the task if not given.")
+        str | None, typer.Option(help="Metric to optimise (accuracy, roc_auc, rmse, ...); chosen for the task if none.")
     ] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds the whole fit may take.")] = 60.0,
     max_trials: Annotated[int | None, typer.Option("--max-trials", help="Stop after this many trials.")] = None,

@@ -8,7 +8,7 @@ from accelml.exceptions import ConfigError
 
 __all__ = ["check_model_folder", "check_output_file"]
 
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"  # what marks a folder as an accelml model (see accelml.export.artifact)
 
 
 def check_model_folder(path: Path, force: bool) -> None:

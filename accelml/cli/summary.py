@@ -21,7 +21,7 @@ def _known_metric(metric: str | None, task: str | None) -> str | None:
     if metric:
         return metric.lower()
     if task:
-        from accelml.metrics.registry import default_metric
+        from accelml.metrics import default_metric
 
         try:
             return default_metric(task).name
@@ -48,5 +48,6 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     console.print(leaderboard_table(automl.leaderboard(), metric.name, metric.greater_is_better))
     line = Text("Validation ")
     line.append(f"{metric.name}: {format_score(automl.val_score_)}", style="bold")
-    line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {automl.result_.n_splits} split(s))", style="dim")
+    splits = automl.result_.n_splits
+    line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits} split(s))", style="dim")
     console.print(line)

@@ -166,3 +166,21 @@ def test_demo(runner: CliRunner, tmp_path: Path) -> None:
     assert "Test log_loss" in text and "accuracy" in text
     assert (out / "manifest.json").is_file()
     assert f"accelml predict {out}" in text
+
+
+def test_regression_predicts_values_and_refuses_proba(runner: CliRunner, tmp_path: Path) -> None:
+    frame = make_frame(n=60).drop(columns="label")
+    frame["amount"] = 2.0 * frame["x1"] - frame["x2"]
+    data = tmp_path / "amounts.csv"
+    frame.to_csv(data, index=False)
+    model = tmp_path / "regressor"
+    fast = ["--time-limit", "5", "--max-trials", "1", "--jobs", "1", "--models", "linear"]
+    result = runner.invoke(app, ["fit", str(data), "--target", "amount", "--out", str(model), *fast])
+    assert result.exit_code == 0, result.output
+    assert "Validation rmse" in result.stdout
+
+    out = tmp_path / "amounts_pred.csv"
+    assert runner.invoke(app, ["predict", str(model), str(data), "--out", str(out)]).exit_code == 0
+    assert pd.read_csv(out)["prediction"].dtype.kind == "f"
+    result = runner.invoke(app, ["predict", str(model), str(data), "--out", str(tmp_path / "p.csv"), "--proba"])
+    assert_one_line_error(result, "--proba", "regression")

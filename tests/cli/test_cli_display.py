@@ -106,3 +106,11 @@ def test_doctests(name: str) -> None:
     module = importlib.import_module(f"accelml.cli.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("name", CLI_MODULES)
+def test_all_is_sorted_and_real(name: str) -> None:
+    module = importlib.import_module(f"accelml.cli.{name}")
+    assert module.__all__ == sorted(module.__all__)
+    for public in module.__all__:
+        assert hasattr(module, public)

@@ -133,7 +133,8 @@ def test_debug_env_reraises(runner: CliRunner) -> None:
 
 
 @pytest.mark.parametrize(
-    "exc", [DataError("bad data"), FileNotFoundError(2, "No such file or directory", "x.csv"), typer.BadParameter("bad")]
+    "exc",
+    [DataError("bad data"), FileNotFoundError(2, "No such file or directory", "x.csv"), typer.BadParameter("bad")],
 )
 def test_user_errors_exit_2(runner: CliRunner, exc: Exception) -> None:
     assert_one_line_error(runner.invoke(_app_raising(exc), []), code=EXIT_USER_ERROR)
