@@ -33,7 +33,7 @@ class Registry(Mapping[str, Any]):
     def get_entry(self, key: str) -> Any:
         if key not in self._paths:
             close = difflib.get_close_matches(key, list(self._paths), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = f"; did you mean '{close[0]}'?" if close else ";"
             raise ConfigError(f"unknown {self.kind} '{key}'{hint} Valid: {', '.join(sorted(self._paths))}")
         if key not in self._loaded:
             module, _, attr = self._paths[key].partition(":")

@@ -106,6 +106,7 @@ def fit_pipeline(
         n_jobs=resolve_jobs(config.n_jobs),
         seed=config.seed,
         progress=progress,
+        issues=issues,
     )
     ensemble, score = build_ensemble(trials, folds, chosen)
     return FitResult(

@@ -18,7 +18,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from accelml.cli.display import format_score
+from accelml.cli.display import format_score, print_issues
 
 __all__ = ["SearchDisplay"]
 
@@ -43,6 +43,8 @@ class SearchDisplay:
         ...     display(SearchProgress(0.0, 60.0, 0, None, None, "lgbm_0"))
         ...     display(SearchProgress(0.5, 59.5, 1, 0.9, "lgbm_0", None, trial))
         >>> print(console.file.getvalue())  # doctest: +NORMALIZE_WHITESPACE
+        Data checks: no problems found.
+        <BLANKLINE>
         trial 1 lgbm_0 accuracy 0.9000 (0.4s) best 0.9000 (lgbm_0) [0s / 60s]
     """
 
@@ -57,12 +59,17 @@ class SearchDisplay:
         self._printed = 0
         self._live: Live | None = None
         self._done = False
+        self.issues_shown = False
 
     # ------------------------------------------------------------------ the callback
     def __call__(self, progress: Any) -> None:
         """Take one report from the search (an :class:`accelml.search.loop.SearchProgress`)."""
         self._state = progress
         self.metric = getattr(progress, "metric", None) or self.metric
+        if not self.issues_shown and self._live is None:
+            self.issues_shown = True
+            print_issues(self.console, getattr(progress, "issues", ()))
+            self.console.print()
         last = progress.last
         finished = progress.current_model is None and last is not None and progress.trials_done > self._printed
         if finished:

@@ -1,4 +1,4 @@
-"""A fit as the CLI shows it: the live search, then the data issues, the leaderboard and the validation score.
+"""A fit as the CLI shows it: the data issues, the live search, then the leaderboard and the validation score.
 
 Shared by ``accelml fit`` and ``accelml demo``.
 """
@@ -36,14 +36,14 @@ def fit_with_display(console: Console, automl: Any, data: Any, target: str) -> A
     with SearchDisplay(console, automl.time_limit, metric=metric) as display:
         automl.fit(data, target=target, progress=display)
         display.metric = automl.metric_.name  # so that the final frame of the live panel names it
+    if not display.issues_shown:
+        print_issues(console, automl.issues_)
     return automl
 
 
 def print_fit_summary(console: Console, automl: Any) -> None:
-    """The data issues, the leaderboard and the validation score of a fitted ``automl``."""
+    """The leaderboard and the validation score of a fitted ``automl`` (its data issues were shown before)."""
     metric = automl.metric_
-    console.print()
-    print_issues(console, automl.issues_)
     console.print()
     console.print(leaderboard_table(automl.leaderboard(), metric.name, metric.greater_is_better))
     line = Text("Validation ")

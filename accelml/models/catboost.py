@@ -41,14 +41,16 @@ class CatBoostModel(Model):
         "bagging_temperature": Float(0.0, 2.0),
     }
     defaults: ClassVar[dict[str, Any]] = {
-        "learning_rate": 0.08,
+        "learning_rate": 0.1,
         "depth": 6,
         "l2_leaf_reg": 3.0,
         "random_strength": 1.0,
         "bagging_temperature": 1.0,
         "one_hot_max_size": 10,  # low-cardinality categories one-hot: much faster than CTRs, as accurate
         "n_estimators": 3000,
-        "early_stopping_rounds": 50,
+        # CatBoost's validation loss creeps down in tiny steps for hundreds of rounds: patience 50 cost 9.7 s on the
+        # 258-row demo, patience 20 cost 1.3 s for the same validation log loss.
+        "early_stopping_rounds": 20,
     }
 
     def _frame(self, X: np.ndarray) -> Any:

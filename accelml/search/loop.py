@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,8 @@ class SearchProgress:
     best_model: str | None
     current_model: str | None
     last: TrialResult | None = None
+    metric: str | None = None
+    issues: tuple[Any, ...] = ()  # the data checks' findings, so that a display can show them before the search
 
 
 def available_models(requested: list[str] | None) -> list[str]:
@@ -81,6 +83,7 @@ def run_search(
     n_jobs: int = 1,
     seed: int = 0,
     progress: Callable[[SearchProgress], None] | None = None,
+    issues: Sequence[Any] = (),
 ) -> list[FittedTrial]:
     """Run trials until the deadline or ``max_trials``; return every trial, best ones with their fitted models."""
     import optuna
@@ -103,6 +106,8 @@ def run_search(
                 best_model=top.spec.name if top else None,
                 current_model=current,
                 last=trials[-1].result if trials else None,
+                metric=metric.name,
+                issues=tuple(issues),
             )
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import importlib
 import io
@@ -42,7 +43,8 @@ def test_plain_lines_one_per_finished_trial() -> None:
     with SearchDisplay(console, time_limit=10, metric="accuracy") as display:
         for report in _reports():
             display(report)
-    lines = console.file.getvalue().splitlines()
+    header, blank, *lines = console.file.getvalue().splitlines()
+    assert header.startswith("Data checks") and blank == ""  # the checks' findings come before the search
     assert len(lines) == 2
     assert "lgbm_0" in lines[0] and "accuracy 0.9100" in lines[0] and "/ 10s" in lines[0]
     assert "xgb_1" in lines[1] and "failed: ValueError: bad things" in lines[1]
@@ -114,3 +116,16 @@ def test_all_is_sorted_and_real(name: str) -> None:
     assert module.__all__ == sorted(module.__all__)
     for public in module.__all__:
         assert hasattr(module, public)
+
+
+def test_issues_shown_once_before_the_first_trial() -> None:
+    from accelml.profiling import DataIssue
+
+    issue = DataIssue("constant", "warning", "column 'always' has one value; dropped", column="always")
+    console = _console(terminal=False)
+    with SearchDisplay(console, time_limit=10, metric="accuracy") as display:
+        for report in _reports():
+            display(dataclasses.replace(report, issues=(issue,)))
+    out = console.file.getvalue()
+    assert out.count("column 'always' has one value") == 1
+    assert out.index("always") < out.index("lgbm_0")
