@@ -15,16 +15,29 @@ __all__ = ["CatBoostModel"]
 
 
 class _StopAtDeadline:
-    """CatBoost user callback: returning False ends training, keeping the trees built so far."""
+    """CatBoost user callback: returning False ends training, keeping the trees built so far.
 
-    def __init__(self, deadline: Deadline):
+    It ends training at the deadline, and also once the validation loss has improved by less than a negligible amount
+    over ``patience`` rounds: on a fold the model separates perfectly the log loss creeps toward zero for thousands of
+    rounds (seen on the penguins demo: 3,000 rounds and 12 s where 150 rounds gave the same predictions), and CatBoost's
+    own early stopping has no minimum improvement.
+    """
+
+    def __init__(self, deadline: Deadline, patience: int = 20, tolerance: float = 1e-3, floor: float = 1e-4):
         self.deadline = deadline
+        self.patience, self.tolerance, self.floor = patience, tolerance, floor
         self.fired = False
 
     def after_iteration(self, info: Any) -> bool:
         if self.deadline.expired():
             self.fired = True
             return False
+        history = next(iter(info.metrics.get("validation", {}).values()), None)
+        if history is not None and len(history) > self.patience:
+            best_before = min(history[: -self.patience])
+            gain = best_before - min(history[-self.patience :])
+            if gain < max(self.tolerance * abs(best_before), self.floor):
+                return False
         return True
 
 
