@@ -24,7 +24,9 @@ from accelml.search.folds import FoldCache, make_splits
 from accelml.search.loop import SearchProgress, available_models, run_search
 from accelml.search.trial import TrialResult
 
-__all__ = ["FitResult", "encode_target", "fit_pipeline", "search_reserve"]
+__all__ = ["SAMPLE_ROWS", "FitResult", "encode_target", "fit_pipeline", "search_reserve"]
+
+SAMPLE_ROWS = 2000  # training rows kept for explanations, reports and monitoring
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class FitResult:
     fit_seconds: float
     n_rows: int
     n_splits: int
+    sample: pd.DataFrame | None = None  # up to SAMPLE_ROWS training rows as given (target included), seeded
+    sample_oof: np.ndarray | None = None  # the ensemble's out-of-fold output on those rows (never trained on them)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -108,7 +112,10 @@ def fit_pipeline(
         progress=progress,
         issues=issues,
     )
-    ensemble, score = build_ensemble(trials, folds, chosen)
+    ensemble, score, oof = build_ensemble(trials, folds, chosen)
+    rows = folds.oof_rows
+    if len(rows) > SAMPLE_ROWS:
+        rows = np.sort(np.random.default_rng(config.seed).choice(rows, SAMPLE_ROWS, replace=False))
     return FitResult(
         schema=schema,
         metric=chosen,
@@ -121,6 +128,8 @@ def fit_pipeline(
         fit_seconds=time.monotonic() - started,
         n_rows=len(y),
         n_splits=len(splits),
+        sample=frame.iloc[rows].reset_index(drop=True),
+        sample_oof=oof[rows],
     )
 
 

@@ -17,8 +17,13 @@ __all__ = ["build_ensemble"]
 logger = logging.getLogger(__name__)
 
 
-def build_ensemble(trials: list[FittedTrial], folds: FoldCache, metric: Metric) -> tuple[Ensemble, float]:
-    """Greedy ensemble selection over the kept trials' out-of-fold predictions; returns it and its validation score.
+def build_ensemble(
+    trials: list[FittedTrial], folds: FoldCache, metric: Metric
+) -> tuple[Ensemble, float, np.ndarray]:
+    """Greedy ensemble selection over the kept trials' out-of-fold predictions.
+
+    Returns the ensemble, its validation score, and its out-of-fold output for every row (zeros where a holdout split
+    made no prediction; see ``folds.oof_rows``).
 
     The ensemble only ever sees out-of-fold predictions, so its score is measured on rows no member trained on
     (though choosing the weights on them makes it slightly optimistic).
@@ -42,6 +47,7 @@ def build_ensemble(trials: list[FittedTrial], folds: FoldCache, metric: Metric) 
         return -value if metric.greater_is_better else value
 
     weights, ens_loss = greedy_weights([t.oof[rows] for t in candidates], loss)
+    oof = sum(weight * candidates[index].oof for index, weight in weights.items())
     members = []
     for index, weight in weights.items():
         t = candidates[index]
@@ -50,4 +56,4 @@ def build_ensemble(trials: list[FittedTrial], folds: FoldCache, metric: Metric) 
         members.append(Member(t.result.spec.name, t.result.spec.model, weight, pre, t.models))
     score = -ens_loss if metric.greater_is_better else ens_loss
     logger.info("ensemble of %s: %s=%.5f", [m.name for m in members], metric.name, score)
-    return Ensemble(members), float(score)
+    return Ensemble(members), float(score), oof

@@ -4,6 +4,7 @@ Layout::
 
     model/
       manifest.json                       versions, schema, task, metric, leaderboard, configuration, file hashes
+      sample.parquet, sample_oof.npy      up to 2,000 training rows and the ensemble's out-of-fold output on them
       members/<trial>/fold_<k>/
         preprocessor.json                 the fold's fitted preprocessing, as plain JSON
         model.json + a native model file  LightGBM text, XGBoost JSON, CatBoost .cbm, .npz arrays, skops forests
@@ -24,6 +25,9 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from accelml._version import __version__
 from accelml.exceptions import ArtifactError
@@ -88,6 +92,9 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
                     "path": folder.as_posix(),
                 }
             )
+        if result.sample is not None:
+            result.sample.to_parquet(tmp / "sample.parquet", index=False)
+            np.save(tmp / "sample_oof.npy", np.asarray(result.sample_oof, dtype=np.float64), allow_pickle=False)
         metric = result.metric
         from accelml.metrics import list_metrics
 
@@ -248,6 +255,10 @@ def load_artifact(path: Path) -> Any:
         missing = {"score": float("nan"), "loss": float("inf")}
         trials.append(TrialResult(spec=spec, **{k: missing.get(k) if v is None and k in missing else v
                                                 for k, v in t.items()}))
+    sample = sample_oof = None
+    if (path / "sample.parquet").exists() and "sample.parquet" in manifest["files"]:
+        sample = pd.read_parquet(path / "sample.parquet")
+        sample_oof = np.load(path / "sample_oof.npy", allow_pickle=False)
     config = manifest["config"]
     config["models"] = tuple(config["models"]) if config.get("models") else None
     return FitResult(
@@ -262,6 +273,8 @@ def load_artifact(path: Path) -> Any:
         fit_seconds=manifest["fit_seconds"],
         n_rows=manifest["n_rows"],
         n_splits=manifest["n_splits"],
+        sample=sample,
+        sample_oof=sample_oof,
         extra=manifest.get("extra", {}),
     )
 

@@ -102,3 +102,14 @@ def test_library_major_version_mismatch_is_refused(fitted, tmp_path) -> None:
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="lightgbm 1.0.0"):
         accelml.load(path)
+
+
+def test_training_sample_and_out_of_fold_output_travel(fitted, tmp_path) -> None:
+    result = fitted.result_
+    assert result.sample is not None and len(result.sample) == result.n_rows  # under 2,000 rows: all of them
+    assert "y" in result.sample.columns
+    assert result.sample_oof.shape == (len(result.sample), len(fitted.classes_))
+    np.testing.assert_allclose(result.sample_oof.sum(axis=1), 1.0, atol=1e-6)
+    loaded = accelml.load(fitted.save(tmp_path / "m")).result_
+    assert loaded.sample.equals(result.sample)
+    np.testing.assert_array_equal(loaded.sample_oof, result.sample_oof)
