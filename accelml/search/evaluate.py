@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,12 +72,16 @@ def evaluate_trial(
     seed: int,
     started: float,
     must_finish: bool = False,
+    prune: Callable[[int, float], bool] | None = None,
 ) -> FittedTrial:
     """Fit ``spec`` on every fold; a failure is recorded, never raised.
 
     With ``must_finish`` (the first trial of a run, so that there is always a usable model) every fold is trained
     even past the deadline, each with an equal share of the time left but at least ``_MIN_FOLD_SECONDS``; the boosting
     callbacks keep each share short.
+
+    ``prune(fold, loss_so_far)`` is asked after every fold but the last, with the loss on the validation rows seen so
+    far; when it says so the trial stops as ``pruned`` (multi-fidelity: folds are the resource).
     """
     cls = MODELS[spec.model]
     y = folds.y
@@ -125,6 +130,12 @@ def evaluate_trial(
             oof[val] = predict_outputs(model, fold.X_val)
             predict_time += (time.monotonic() - t) / max(len(val), 1) * 1000
             models.append(model)
+            if prune is not None and k < len(folds.splits) - 1:
+                seen = np.sort(np.concatenate([v for _, v in folds.splits[: k + 1]]))
+                partial = metric.score_from_proba(y[seen], oof[seen])
+                partial_loss = -partial if metric.greater_is_better else partial
+                if np.isfinite(partial_loss) and prune(k, float(partial_loss)):
+                    return record("pruned", score=float(partial), loss=float(partial_loss))
     except MemoryError:
         logger.warning("%s ran out of memory and was skipped", spec.name)
         return record("failed", error="out of memory")

@@ -114,10 +114,19 @@ def run_search(
     def budget_left() -> bool:
         return not deadline.expired() and (max_trials is None or len(trials) < max_trials)
 
-    def run(spec: TrialSpec) -> FittedTrial:
+    def run(spec: TrialSpec, prune: Callable[[int, float], bool] | None = None) -> FittedTrial:
         report(spec.name)
         fitted = evaluate_trial(
-            spec, folds, metric, task, deadline, n_jobs=n_jobs, seed=seed, started=started, must_finish=not best
+            spec,
+            folds,
+            metric,
+            task,
+            deadline,
+            n_jobs=n_jobs,
+            seed=seed,
+            started=started,
+            must_finish=not best,
+            prune=prune,
         )
         trials.append(fitted)
         if fitted.result.ok:
@@ -150,10 +159,17 @@ def run_search(
         cls = MODELS[key]
         ot = study.ask()
         params = suggest(ot, cls.space)
-        fitted = run(TrialSpec(next_id, key, params, "tuning"))
+
+        def prune(fold: int, loss: float, ot: Any = ot) -> bool:
+            ot.report(loss, fold)
+            return ot.should_prune()
+
+        fitted = run(TrialSpec(next_id, key, params, "tuning"), prune if len(folds.splits) > 1 else None)
         next_id += 1
         if fitted.result.ok and not fitted.result.stopped_by_deadline:
             study.tell(ot, fitted.result.loss)
+        elif fitted.result.status == "pruned":
+            study.tell(ot, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(ot, state=optuna.trial.TrialState.FAIL)
     return trials
@@ -174,7 +190,10 @@ def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
 
     cls = MODELS[key]
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True)
-    study = optuna.create_study(direction="minimize", sampler=sampler)
+    # Successive halving over folds: after each fold, a configuration whose loss so far is worse than the median of
+    # earlier ones at the same fold stops there. Only the result decides, never the clock.
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
     dists = distributions(cls.space)
     for t in trials:
         r = t.result

@@ -27,7 +27,7 @@ class TrialResult:
     """What evaluating a :class:`TrialSpec` gave: the validation score on out-of-fold predictions and its costs."""
 
     spec: TrialSpec
-    status: str  # 'ok' | 'failed' | 'timeout' | 'skipped'
+    status: str  # 'ok' | 'failed' | 'timeout' | 'pruned'
     score: float = float("nan")  # raw metric value on out-of-fold predictions
     loss: float = float("inf")  # lower is better (the search minimises this)
     fit_time: float = 0.0  # seconds, all folds

@@ -66,3 +66,15 @@ def test_failed_trial_is_recorded_and_search_goes_on(monkeypatch: pytest.MonkeyP
 def test_unknown_model_family_lists_valid_ones() -> None:
     with pytest.raises(accelml.exceptions.ConfigError, match="lgbm"):
         available_models(["lgbmm"])
+
+
+def test_poor_configurations_are_pruned_after_a_fold() -> None:
+    table = make_table("regression", n=300, seed=7)
+    automl = accelml.AutoML(
+        max_trials=30, time_limit=None, n_jobs=1, models=["lgbm", "linear", "knn"], n_splits=4
+    ).fit(table, target="y")
+    trials = automl.result_.trials
+    pruned = [t for t in trials if t.status == "pruned"]
+    assert pruned, "no tuning trial was stopped early"
+    assert all(t.spec.stage == "tuning" and 1 <= t.n_folds < 4 for t in pruned)
+    assert not set(automl.leaderboard()["model"]) & {t.spec.name for t in pruned}
