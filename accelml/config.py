@@ -23,6 +23,7 @@ class FitConfig:
     models: tuple[str, ...] | None = None
     roles: dict[str, str] = field(default_factory=dict)
     n_splits: int | None = None
+    refit_full: bool = False  # refit the ensemble's members on all rows: lighter and faster to predict
 
     def __post_init__(self) -> None:
         if self.task is not None and self.task not in TASKS:

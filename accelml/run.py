@@ -16,6 +16,7 @@ from accelml.config import FitConfig, resolve_jobs
 from accelml.data import read_table
 from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.predictor import Ensemble
+from accelml.ensemble.refit import refit_full
 from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.profiling import DataIssue, check_data
 from accelml.schema import Schema, infer_schema
@@ -51,13 +52,15 @@ class FitResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def search_reserve(time_limit: float | None) -> float:
-    """Seconds kept back from the search for selecting the ensemble.
+def search_reserve(time_limit: float | None, refit_full: bool = False) -> float:
+    """Seconds kept back from the search for selecting the ensemble (and refitting it on all rows when asked).
 
-    >>> round(search_reserve(60), 2)
-    2.9
+    >>> round(search_reserve(60), 2), round(search_reserve(60, refit_full=True), 2)
+    (2.9, 14.9)
     """
-    return 0.0 if time_limit is None else 0.04 * time_limit + 0.5
+    if time_limit is None:
+        return 0.0
+    return 0.04 * time_limit + 0.5 + (0.2 * time_limit if refit_full else 0.0)
 
 
 def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
@@ -104,7 +107,7 @@ def fit_pipeline(
         folds,
         chosen,
         schema.task,
-        deadline.child(reserve=search_reserve(config.time_limit)),
+        deadline.child(reserve=search_reserve(config.time_limit, config.refit_full)),
         models=available_models(list(config.models) if config.models else None),
         max_trials=config.max_trials,
         n_jobs=resolve_jobs(config.n_jobs),
@@ -113,9 +116,15 @@ def fit_pipeline(
         issues=issues,
     )
     ensemble, score, oof = build_ensemble(trials, folds, chosen)
+    if config.refit_full:
+        ensemble = refit_full(
+            ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
+            n_jobs=resolve_jobs(config.n_jobs), seed=config.seed,
+        )
     rows = folds.oof_rows
     if len(rows) > SAMPLE_ROWS:
         rows = np.sort(np.random.default_rng(config.seed).choice(rows, SAMPLE_ROWS, replace=False))
+    batch_ms, single_ms = ensemble.latency(X.iloc[rows[:1000]], repeats=1)
     return FitResult(
         schema=schema,
         metric=chosen,
@@ -130,6 +139,7 @@ def fit_pipeline(
         n_splits=len(splits),
         sample=frame.iloc[rows].reset_index(drop=True),
         sample_oof=oof[rows],
+        extra={"latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms}},
     )
 
 

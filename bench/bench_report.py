@@ -10,7 +10,7 @@ __all__ = ["markdown_report", "markdown_table"]
 
 COLUMNS = (
     "dataset", "task", "rows train/test", "metric", "test", "val", "fit s", "limit s", "fit/limit", "in budget",
-    "predict s/1k", "1k batch s", "peak MB", "trials (ok)", "ensemble", "status",
+    "predict s/1k", "1k batch s", "peak MB", "artifact MB", "trials (ok)", "ensemble", "status",
 )
 
 
@@ -27,7 +27,7 @@ def _cells(row: dict[str, Any], transforms: Mapping[str, str]) -> list[str]:
     if row.get("status") != "ok":
         status = f"{row.get('status')}: {_short(row.get('error', ''))}"
         return [row["dataset"], row["task"], _num(row.get("rows")), metric, "", "", "", f"{row['time_limit']:g}",
-                *[""] * 7, status]
+                *[""] * 8, status]
     arrow = "↑" if row["greater_is_better"] else "↓"
     members = ", ".join(f"{m['name']} {m['weight']:.2f}" for m in row["ensemble"])
     return [
@@ -44,6 +44,7 @@ def _cells(row: dict[str, Any], transforms: Mapping[str, str]) -> list[str]:
         _fmt(row["predict_s_per_1k"]),
         _fmt(row["predict_1k_batch_s"]),
         f"{row['peak_rss_mb']:.0f}",
+        _fmt(row.get("artifact_mb")),
         f"{row['n_trials']} ({row['n_trials_ok']})",
         f"{len(row['ensemble'])}: {members}",
         "ok",
@@ -77,7 +78,7 @@ def markdown_report(rows: list[dict[str, Any]], info: dict[str, Any], args: dict
         "the final ensemble on the same metric; ↑/↓ says which direction is better. `fit s` is the wall time of "
         "`AutoML.fit` alone. `predict s/1k` times one call over the whole test set, scaled to 1,000 rows; "
         "`1k batch s` times one call on 1,000 sampled test rows. `peak MB` is the child process's peak RSS "
-        "(data loading included). `trials (ok)`: trials run (of which succeeded). `ensemble`: members and weights. "
+        "(data loading included). `artifact MB`: the saved artifact folder on disk. `trials (ok)`: trials run (of which succeeded). `ensemble`: members and weights. "
         "See bench/README.md.",
     ]
     for name, how in transforms.items():

@@ -55,26 +55,18 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     """Load, split, fit, predict and score one dataset; runs inside the child process."""
     import resource
 
-    import numpy as np
-
     import accelml
     from accelml.data import read_table
     from accelml.metrics import get_metric
 
     entry, seed, limit = spec["entry"], spec["seed"], spec["time_limit"]
     task, target, metric_name = entry["task"], entry["target"], entry["metric"]
-    train = read_table(DATASETS_DIR / entry["train"])
-    train = train[train[target].notna()].reset_index(drop=True)
-    if entry.get("test"):
-        test = read_table(DATASETS_DIR / entry["test"])
-        test = test[test[target].notna()].reset_index(drop=True)
-        split = "official"
+    if spec.get("train_path"):
+        # Split once by bench/compare.py and shared by every framework; already transformed.
+        train, test = read_table(spec["train_path"]), read_table(spec["test_path"])
+        split, transform = spec["split"], spec.get("target_transform")
     else:
-        train, test = _split(train, target, task, seed)
-        split = f"seeded 75/25{' stratified' if task != 'regression' else ''} (seed {seed})"
-    transform = TARGET_TRANSFORMS.get(spec["name"])
-    if transform == "log":
-        train[target], test[target] = np.log(train[target]), np.log(test[target])
+        train, test, split, transform = load_split(spec["name"], entry, seed)
 
     automl = accelml.AutoML(
         task=task, metric=metric_name, time_limit=limit, n_jobs=spec["jobs"], seed=seed, max_trials=spec["max_trials"]
@@ -102,6 +94,9 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         test_score, extra, dropped = _classification_scores(automl, test[target], outputs, metric)
 
+    # Peak memory is read before saving, so it covers fitting and predicting only.
+    peak_rss, peak_rss_children = _peak_rss_mb(resource), _peak_rss_mb(resource, resource.RUSAGE_CHILDREN)
+    artifact_mb, save_s = _artifact_size(automl)
     result = automl.result_
     trials = result.trials
     return {
@@ -119,7 +114,10 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "fit_s": fit_s,
         "predict_s_per_1k": predict_s / len(X_test) * 1000,
         "predict_1k_batch_s": batch_s,
-        "peak_rss_mb": _peak_rss_mb(resource),
+        "peak_rss_mb": peak_rss,
+        "peak_rss_children_mb": peak_rss_children,
+        "artifact_mb": artifact_mb,
+        "save_s": save_s,
         "rss_before_fit_mb": rss_before_fit,
         "n_trials": len(trials),
         "n_trials_ok": sum(t.ok for t in trials),
@@ -127,6 +125,32 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "n_splits": result.n_splits,
         "ensemble": [{"name": m.name, "weight": float(m.weight)} for m in result.ensemble.members],
     }
+
+
+def load_split(name: str, entry: dict[str, Any], seed: int) -> tuple[Any, Any, str, str | None]:
+    """Train and test frames of one dataset, its split description and target transform (shared with compare.py).
+
+    Rows with a missing target are dropped; the official test file is used where ``datasets.json`` names one, else a
+    seeded 75/25 split, stratified for classification. A transform from ``TARGET_TRANSFORMS`` is applied to both.
+    """
+    import numpy as np
+
+    from accelml.data import read_table
+
+    task, target = entry["task"], entry["target"]
+    train = read_table(DATASETS_DIR / entry["train"])
+    train = train[train[target].notna()].reset_index(drop=True)
+    if entry.get("test"):
+        test = read_table(DATASETS_DIR / entry["test"])
+        test = test[test[target].notna()].reset_index(drop=True)
+        split = "official"
+    else:
+        train, test = _split(train, target, task, seed)
+        split = f"seeded 75/25{' stratified' if task != 'regression' else ''} (seed {seed})"
+    transform = TARGET_TRANSFORMS.get(name)
+    if transform == "log":
+        train[target], test[target] = np.log(train[target]), np.log(test[target])
+    return train, test, split, transform
 
 
 def _split(frame: Any, target: str, task: str, seed: int) -> tuple[Any, Any]:
@@ -170,8 +194,29 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _peak_rss_mb(resource: Any) -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _artifact_size(automl: Any) -> tuple[float | None, float | None]:
+    """Size on disk (MB) of the saved artifact folder and the seconds the save took; the folder is then removed.
+
+    A failed save costs the two numbers (``None``, the error on stderr), not the row: the scores are already in.
+    """
+    import tempfile
+    import traceback
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="accelml_bench_") as tmp:
+            started = time.perf_counter()
+            path = automl.save(Path(tmp) / "model")
+            save_s = time.perf_counter() - started
+            size = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+    except Exception:  # noqa: BLE001 - reported, and the row keeps its scores
+        traceback.print_exc()
+        return None, None
+    return size / 1024**2, save_s
+
+
+def _peak_rss_mb(resource: Any, who: int | None = None) -> float:
+    """Peak resident memory in MB of this process, or with ``who=RUSAGE_CHILDREN`` of its largest finished child."""
+    peak = resource.getrusage(resource.RUSAGE_SELF if who is None else who).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

@@ -46,6 +46,9 @@ def fit(
     models: Annotated[
         str | None, typer.Option(help="Comma-separated model families to try, e.g. lgbm,xgb; all by default.")
     ] = None,
+    refit_full: Annotated[
+        bool, typer.Option("--refit-full", help="Refit the ensemble on all rows: lighter model, faster predictions.")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace the --out folder if it exists.")] = False,
 ) -> None:
     """Fit models to predict TARGET from the other columns of DATA and save the best ensemble."""
@@ -61,6 +64,7 @@ def fit(
         seed=seed,
         max_trials=max_trials,
         models=parse_models(models),
+        refit_full=refit_full,
     )
     fit_with_display(console, automl, str(data), target)
     print_fit_summary(console, automl)

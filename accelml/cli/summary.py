@@ -51,3 +51,10 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     splits = automl.result_.n_splits
     line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits} split(s))", style="dim")
     console.print(line)
+    latency = automl.result_.extra.get("latency")
+    if latency:
+        console.print(
+            f"Prediction time: {latency['single_row_ms']:.1f} ms for one row, "
+            f"{latency['batch_ms_per_row'] * 1000:.0f} ms per 1,000 rows in a batch",
+            style="dim",
+        )

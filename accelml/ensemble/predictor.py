@@ -50,14 +50,14 @@ class Ensemble:
         return [m.name for m in self.members]
 
     def latency(self, X: pd.DataFrame, repeats: int = 3) -> tuple[float, float]:
-        """(seconds per 1,000 rows in batch, milliseconds for one row), best of ``repeats``."""
+        """(milliseconds per row in a batch of up to 1,000 rows, milliseconds for one row), best of ``repeats``."""
         batch = X.iloc[: min(len(X), 1000)]
         one = X.iloc[:1]
         t_batch = t_one = np.inf
         for _ in range(repeats):
             t = time.perf_counter()
             self.predict(batch)
-            t_batch = min(t_batch, (time.perf_counter() - t) / len(batch) * 1000)
+            t_batch = min(t_batch, (time.perf_counter() - t) * 1000 / len(batch))
             t = time.perf_counter()
             self.predict(one)
             t_one = min(t_one, (time.perf_counter() - t) * 1000)

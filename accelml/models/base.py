@@ -77,6 +77,16 @@ class Model(BaseEstimator):
         self.n_classes_ = int(np.max(y)) + 1 if self.is_classifier else 0
         self.stopped_by_deadline_ = False
 
+    def refit_params(self, fitted: list[Model]) -> dict[str, Any]:
+        """Parameters for one model on all rows, given this configuration's fold models (which early-stopped on
+        their validation folds): boosting families fix the number of rounds to the folds' mean, a little more for the
+        extra data; others keep their parameters."""
+        rounds = [m.rounds_used_ for m in fitted if getattr(m, "rounds_used_", None)]
+        params = dict(self.params or {})
+        if rounds:
+            params["n_estimators"] = max(1, int(round(np.mean(rounds) * 1.1)))
+        return params
+
     # ----------------------------------------------------------------- the contract
     def fit(
         self,

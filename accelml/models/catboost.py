@@ -102,6 +102,7 @@ class CatBoostModel(Model):
             kwargs.update(eval_set=(self._frame(eval_set[0]), eval_set[1]), early_stopping_rounds=patience)
             kwargs["use_best_model"] = True
         self.estimator_.fit(self._frame(X), y, **kwargs)
+        self.rounds_used_ = int(self.estimator_.tree_count_)
         self.stopped_by_deadline_ = stop.fired
         return self
 

@@ -95,6 +95,7 @@ class LightGBMModel(Model):
             callbacks.append(lgb.early_stopping(patience, first_metric_only=True, verbose=False))
         self.booster_ = lgb.train(params, train, num_boost_round=n_rounds, valid_sets=valid_sets, callbacks=callbacks)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        self.rounds_used_ = self.best_iteration_
         self.stopped_by_deadline_ = stop.fired
         return self
 

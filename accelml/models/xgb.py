@@ -101,6 +101,7 @@ class XGBoostModel(Model):
         )
         best = getattr(self.booster_, "best_iteration", None)
         self.best_iteration_ = int(best) + 1 if best is not None else int(self.booster_.num_boosted_rounds())
+        self.rounds_used_ = self.best_iteration_
         self.stopped_by_deadline_ = stop.fired
         return self
 

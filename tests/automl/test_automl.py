@@ -152,3 +152,16 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"import accelml loaded {out}"
+
+
+def test_refit_full_gives_one_model_per_member_and_similar_predictions() -> None:
+    table = make_table("binary", n=400, seed=8)
+    bagged = fit(table, max_trials=4, time_limit=None)
+    refit = fit(table, max_trials=4, time_limit=None, refit_full=True)
+    assert all(len(m.models) == 1 for m in refit.result_.ensemble.members)
+    assert any(len(m.models) > 1 for m in bagged.result_.ensemble.members)
+    agreement = np.mean(refit.predict(table) == bagged.predict(table))
+    assert agreement > 0.9
+    latency = refit.result_.extra["latency"]
+    assert latency["batch_ms_per_row"] > 0 and latency["single_row_ms"] > 0
+    assert latency["batch_ms_per_row"] < bagged.result_.extra["latency"]["batch_ms_per_row"]

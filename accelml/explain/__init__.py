@@ -1,0 +1,12 @@
+"""Why the final model predicts what it does: permutation importance, tree SHAP and partial dependence.
+
+Everything here is computed on the model as a whole (the ensemble, preprocessing included) or, for SHAP, on its tree
+members, and always maps back to the original input columns.
+"""
+
+from __future__ import annotations
+
+from accelml.explain.explain import explain
+from accelml.explain.explanation import Explanation
+
+__all__ = ["Explanation", "explain"]
