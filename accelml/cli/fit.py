@@ -70,6 +70,7 @@ def fit(
     print_fit_summary(console, automl)
     path = automl.save(out, force=force)
     console.print()
-    console.print(f"Saved the model to [bold]{escape(str(path))}[/bold]")
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    console.print(f"Saved the model to [bold]{escape(str(path))}[/bold] ({size:.1f} MB)")
     console.print("Predict with:")
     print_command(console, f"accelml predict {path} NEW_DATA.csv --out predictions.csv")

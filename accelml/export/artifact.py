@@ -125,9 +125,9 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             "ensemble": {"members": members},
             "extra": result.extra,
         }
-        manifest["files"] = {
-            p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
+        files = [p for p in sorted(tmp.rglob("*")) if p.is_file()]
+        manifest["files"] = {p.relative_to(tmp).as_posix(): _sha256(p) for p in files}
+        manifest["size_bytes"] = sum(p.stat().st_size for p in files)
         (tmp / MANIFEST).write_text(json.dumps(_finite(manifest), indent=1, default=_json_default, allow_nan=False))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
