@@ -30,6 +30,8 @@ class AutoML(BaseEstimator):
         models: Model families to search (registry keys); ``None`` for all installed ones.
         roles: Column role overrides, e.g. ``{"zip": "categorical"}``.
         n_splits: Validation folds (1 = one holdout split); ``None`` chooses from the data size.
+        work_dir: A folder where every trial is recorded as it finishes, so that ``fit(..., resume=True)`` can
+            continue the search with more time and a crash loses at most the trial in flight; ``None``: not recorded.
         refit_full: Refit the final ensemble's members on all rows (one model each instead of one per fold): a
             lighter artifact and faster predictions; a fifth of the time limit is kept for it.
 
@@ -54,6 +56,7 @@ class AutoML(BaseEstimator):
         roles: Mapping[str, str] | None = None,
         n_splits: int | None = None,
         refit_full: bool = False,
+        work_dir: str | Path | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -65,6 +68,7 @@ class AutoML(BaseEstimator):
         self.roles = roles
         self.n_splits = n_splits
         self.refit_full = refit_full
+        self.work_dir = work_dir
 
     def _config(self) -> FitConfig:
         return FitConfig(
@@ -81,8 +85,14 @@ class AutoML(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: Any, target: str, *, progress: Callable[[Any], None] | None = None) -> AutoML:
-        """Search, tune and ensemble models for ``target`` in ``data`` (a DataFrame or a file path)."""
+    def fit(
+        self, data: Any, target: str, *, progress: Callable[[Any], None] | None = None, resume: bool = False
+    ) -> AutoML:
+        """Search, tune and ensemble models for ``target`` in ``data`` (a DataFrame or a file path).
+
+        With ``resume=True`` the run recorded in ``work_dir`` continues for ``time_limit`` more seconds on the same
+        data and settings (seed, metric, task, folds and families come from the recorded run).
+        """
         from accelml.budget import Deadline
 
         deadline = Deadline.after(self.time_limit)  # first: importing the libraries counts against the budget
@@ -90,9 +100,19 @@ class AutoML(BaseEstimator):
 
         if not isinstance(target, str) or not target:
             raise ConfigError("target must be the name of a column in the data")
+        from accelml.search.store import TrialStore
+
         config = self._config()
-        metric = None if isinstance(self.metric, str) else self.metric
-        self.result_ = fit_pipeline(data, target, config, metric=metric, progress=progress, deadline=deadline)
+        store = TrialStore(self.work_dir) if self.work_dir is not None else None
+        if resume:
+            if store is None:
+                raise ConfigError("resume=True needs the work_dir of the run to continue")
+            config = FitConfig(**{**_stored_config(store.state()), "time_limit": self.time_limit,
+                                  "max_trials": self.max_trials, "n_jobs": self.n_jobs})
+        metric = None if isinstance(self.metric, str) or resume else self.metric
+        self.result_ = fit_pipeline(
+            data, target, config, metric=metric, progress=progress, deadline=deadline, store=store, resume=resume
+        )
         return self
 
     def _result(self) -> Any:
@@ -181,6 +201,12 @@ class AutoML(BaseEstimator):
         from accelml.export import save_artifact
 
         return save_artifact(self._result(), Path(path), force=force)
+
+
+def _stored_config(state: dict[str, Any]) -> dict[str, Any]:
+    config = dict(state["config"])
+    config["models"] = tuple(config["models"]) if config.get("models") else None
+    return config
 
 
 def load(path: str | Path) -> AutoML:

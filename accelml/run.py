@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ import pandas as pd
 from accelml.budget import Deadline
 from accelml.config import FitConfig, resolve_jobs
 from accelml.data import read_table
+from accelml.exceptions import DataError
 from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import refit_full
@@ -23,6 +25,7 @@ from accelml.schema import Schema, infer_schema
 from accelml.schema.validate import coerce_training_frame
 from accelml.search.folds import FoldCache, make_splits
 from accelml.search.loop import SearchProgress, available_models, run_search
+from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult
 
 __all__ = ["SAMPLE_ROWS", "FitResult", "encode_target", "fit_pipeline", "search_reserve"]
@@ -84,12 +87,25 @@ def fit_pipeline(
     metric: str | Metric | Callable | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
     deadline: Deadline | None = None,
+    store: TrialStore | None = None,
+    resume: bool = False,
 ) -> FitResult:
-    """Fit accelml on ``data`` (a path or a frame) within ``config.time_limit`` seconds, reading included."""
+    """Fit accelml on ``data`` (a path or a frame) within ``config.time_limit`` seconds, reading included.
+
+    With a ``store`` every trial is recorded as it finishes; with ``resume`` the run recorded there continues (same
+    data, which is checked, and the trials already done are not repeated).
+    """
     deadline = deadline or Deadline.after(config.time_limit)
     started = time.monotonic()
 
     frame = read_table(data)
+    fingerprint = data_fingerprint(frame)
+    if store is not None and resume:
+        if store.state().get("fingerprint") != fingerprint:
+            raise DataError(f"the data differs from the data of the run in '{store.folder}'; resume it with the same data")
+    elif store is not None:
+        store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
+                     "data": str(data) if isinstance(data, (str, Path)) else None})
     schema = infer_schema(frame, target, task=config.task, roles=config.roles)
     frame, issues = check_data(frame, schema)
     schema.classes = _classes(frame[target]) if schema.task != "regression" else None
@@ -114,6 +130,8 @@ def fit_pipeline(
         seed=config.seed,
         progress=progress,
         issues=issues,
+        store=store,
+        previous=store.load() if store is not None and resume else (),
     )
     ensemble, score, oof = build_ensemble(trials, folds, chosen)
     if config.refit_full:
@@ -141,6 +159,15 @@ def fit_pipeline(
         sample_oof=oof[rows],
         extra={"latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms}},
     )
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """A hash of a table's values and column names: a resumed run must see the same data."""
+    import hashlib
+
+    h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    h.update("\x1f".join(map(str, frame.columns)).encode())
+    return h.hexdigest()
 
 
 def _classes(y: pd.Series) -> list[Any]:

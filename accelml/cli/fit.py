@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,8 @@ import typer
 from rich.markup import escape
 
 from accelml.cli.display import print_command, stdout_console
-from accelml.cli.paths import check_model_folder
+from accelml.cli.paths import check_model_folder, run_folder
+from accelml.exceptions import ConfigError
 from accelml.cli.summary import fit_with_display, print_fit_summary
 
 __all__ = ["fit", "parse_models"]
@@ -30,8 +32,14 @@ def parse_models(models: str | None) -> list[str] | None:
 
 
 def fit(
-    data: Annotated[Path, typer.Argument(help="Training data: CSV/TSV, Parquet, JSON or Excel.", show_default=False)],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.", show_default=False)],
+    data: Annotated[
+        Path | None,
+        typer.Argument(help="Training data: CSV/TSV, Parquet, JSON or Excel (not needed with --resume).",
+                       show_default=False),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Column to predict.", show_default=False)
+    ] = None,
     task: Annotated[
         str | None, typer.Option(help="binary, multiclass or regression; inferred from the target if not given.")
     ] = None,
@@ -49,13 +57,34 @@ def fit(
     refit_full: Annotated[
         bool, typer.Option("--refit-full", help="Refit the ensemble on all rows: lighter model, faster predictions.")
     ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue the search of this model folder with --time-limit more seconds.",
+                     show_default=False),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --out folder if it exists.")] = False,
 ) -> None:
-    """Fit models to predict TARGET from the other columns of DATA and save the best ensemble."""
+    """Fit models to predict TARGET from the other columns of DATA and save the best ensemble.
+
+    Trials are recorded in OUT.run as they finish: `accelml fit --resume OUT --time-limit N` continues the search.
+    """
     from accelml import AutoML
 
     console = stdout_console()
-    check_model_folder(out, force)  # before fitting, so that no time is wasted
+    if resume is not None:
+        out, data, target = _resume_arguments(resume, data, target)
+        force = True  # the model folder is this run's own result, replaced by the longer search's
+    elif data is None or target is None:
+        raise ConfigError("give the training data and --target (or --resume MODEL_DIR to continue a search)")
+    else:
+        check_model_folder(out, force)  # before fitting, so that no time is wasted
+        if run_folder(out).exists():
+            if not force:
+                raise ConfigError(
+                    f"'{run_folder(out)}' holds an earlier search; continue it with --resume {out} "
+                    "or pass --force to start over"
+                )
+            shutil.rmtree(run_folder(out))
     automl = AutoML(
         task=task,
         metric=metric,
@@ -65,12 +94,28 @@ def fit(
         max_trials=max_trials,
         models=parse_models(models),
         refit_full=refit_full,
+        work_dir=run_folder(out),
     )
-    fit_with_display(console, automl, str(data), target)
+    fit_with_display(console, automl, str(data), target, resume=resume is not None)
     print_fit_summary(console, automl)
     path = automl.save(out, force=force)
     console.print()
-    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
-    console.print(f"Saved the model to [bold]{escape(str(path))}[/bold] ({size:.1f} MB)")
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    console.print(f"Saved the model to [bold]{escape(str(path))}[/bold] ({shown})")
     console.print("Predict with:")
     print_command(console, f"accelml predict {path} NEW_DATA.csv --out predictions.csv")
+
+
+def _resume_arguments(model: Path, data: Path | None, target: str | None) -> tuple[Path, Path, str]:
+    """The model folder, data and target of the run to continue (data and target as recorded, unless given)."""
+    from accelml.search.store import TrialStore
+
+    model = Path(model)
+    if model.name.endswith(".run"):
+        model = model.with_name(model.name[: -len(".run")])
+    state = TrialStore(run_folder(model)).state()
+    data = data or (Path(state["data"]) if state.get("data") else None)
+    if data is None:
+        raise ConfigError(f"the run in '{run_folder(model)}' was fitted on a data frame; give the same data as DATA")
+    return model, data, target or state["target"]

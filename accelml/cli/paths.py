@@ -6,7 +6,7 @@ from pathlib import Path
 
 from accelml.exceptions import ConfigError
 
-__all__ = ["check_model_folder", "check_output_file"]
+__all__ = ["check_model_folder", "check_output_file", "run_folder"]
 
 MANIFEST = "manifest.json"  # what marks a folder as an accelml model (see accelml.export.artifact)
 
@@ -39,3 +39,13 @@ def check_output_file(path: Path, force: bool) -> None:
         raise ConfigError(f"'{path}' is a folder; give a file name for the predictions (--out)")
     if path.exists() and not force:
         raise ConfigError(f"'{path}' already exists; choose another file with --out or pass --force to replace it")
+
+
+def run_folder(model: Path) -> Path:
+    """Where ``accelml fit --out MODEL`` records its trials as they finish: ``MODEL.run`` beside the model folder.
+
+    >>> run_folder(Path("out/model")).as_posix()
+    'out/model.run'
+    """
+    model = Path(model)
+    return model.with_name(model.name + ".run")

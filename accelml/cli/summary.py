@@ -30,11 +30,11 @@ def _known_metric(metric: str | None, task: str | None) -> str | None:
     return None
 
 
-def fit_with_display(console: Console, automl: Any, data: Any, target: str) -> Any:
+def fit_with_display(console: Console, automl: Any, data: Any, target: str, *, resume: bool = False) -> Any:
     """Fit ``automl`` on ``data`` while showing the search; return the fitted ``automl``."""
     metric = _known_metric(automl.metric if isinstance(automl.metric, str) else None, automl.task)
     with SearchDisplay(console, automl.time_limit, metric=metric) as display:
-        automl.fit(data, target=target, progress=display)
+        automl.fit(data, target=target, progress=display, resume=resume)
         display.metric = automl.metric_.name  # so that the final frame of the live panel names it
     if not display.issues_shown:
         print_issues(console, automl.issues_)

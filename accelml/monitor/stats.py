@@ -43,12 +43,17 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def chi_square(expected: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
-    """Chi-square goodness-of-fit of observed bin ``counts`` against the ``expected`` fractions: (statistic, p-value).
+def chi_square(expected: np.ndarray, counts: np.ndarray, n_reference: int | None = None) -> tuple[float, float]:
+    """Chi-square test that bin ``counts`` follow the reference fractions ``expected``: (statistic, p-value).
 
-    >>> stat, p = chi_square(np.array([0.5, 0.5]), np.array([50, 50]))
-    >>> stat, p
+    With ``n_reference`` (the rows the fractions were measured on) it is the two-sample test of homogeneity, which
+    accounts for the reference's own sampling noise; without, a goodness-of-fit test against exact fractions. Bins
+    expected to hold fewer than 5 rows are pooled into one, where the test's approximation would not hold.
+
+    >>> chi_square(np.array([0.5, 0.5]), np.array([50, 50]))
     (0.0, 1.0)
+    >>> [round(v, 4) for v in chi_square(np.array([0.5, 0.5]), np.array([60, 40]), n_reference=100)]
+    [2.0202, 0.1553]
     """
     from scipy.stats import chi2
 
@@ -56,10 +61,30 @@ def chi_square(expected: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
     n = counts.sum()
     if n == 0 or len(counts) < 2:
         return 0.0, 1.0
-    e = np.clip(np.asarray(expected, dtype=np.float64), EPSILON, None)
-    f_exp = e / e.sum() * n
-    statistic = float(np.sum((counts - f_exp) ** 2 / f_exp))
-    return statistic, float(chi2.sf(statistic, df=len(counts) - 1))
+    e = np.asarray(expected, dtype=np.float64)
+    if n_reference:
+        table = np.vstack([e / e.sum() * n_reference, counts])
+    else:
+        table = np.clip(e, EPSILON, None)[None, :] / np.clip(e, EPSILON, None).sum() * n
+    pooled = table.sum(axis=0) if n_reference else table[0]
+    small = pooled * (n / pooled.sum() if n_reference else 1.0) < 5
+    if small.any():
+        table = np.column_stack([table[:, ~small], table[:, small].sum(axis=1)])
+        counts = np.append(counts[~small], counts[small].sum())
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    if n_reference:
+        share = table.sum(axis=0) / table.sum()
+        fitted = table.sum(axis=1, keepdims=True) * share[None, :]
+        keep = share > 0
+        statistic = float(np.sum((table[:, keep] - fitted[:, keep]) ** 2 / fitted[:, keep]))
+        dof = int(keep.sum()) - 1
+    else:
+        statistic = float(np.sum((counts - table[0]) ** 2 / table[0]))
+        dof = len(counts) - 1
+    if dof < 1:
+        return 0.0, 1.0
+    return statistic, float(chi2.sf(statistic, df=dof))
 
 
 def _fractions(counts: np.ndarray) -> list[float]:
@@ -70,12 +95,12 @@ def _fractions(counts: np.ndarray) -> list[float]:
 def numeric_summary(x: np.ndarray) -> dict[str, Any]:
     """Quantile bin edges (``N_BINS`` bins, ties merged), bin fractions with a trailing missing bin, mean and std.
 
-    >>> s = numeric_summary(np.array([1.0, 2.0, 3.0, 4.0, np.nan]))
-    >>> s["edges"], s["fractions"], s["missing_rate"]
-    ([1.4, 1.8, 2.2, 2.6, 3.0, 3.4, 3.8], [0.2, 0.0, 0.2, 0.0, 0.2, 0.0, 0.2, 0.0, 0.2], 0.2)
+    >>> s = numeric_summary(np.array([0.0, 0.0, 0.0, 5.0, np.nan]))
+    >>> s["edges"], s["fractions"], s["missing_rate"], s["mean"]
+    ([0.0, 0.5, 2.0, 3.5], [0.6, 0.0, 0.0, 0.0, 0.2, 0.2], 0.2, 1.25)
     """
     present = x[~np.isnan(x)]
-    missing_rate = 1.0 - present.size / x.size if x.size else 0.0
+    missing_rate = (x.size - present.size) / x.size if x.size else 0.0
     if present.size == 0:
         return {"edges": [], "fractions": [0.0, 1.0] if x.size else [0.0, 0.0], "missing_rate": missing_rate,
                 "mean": None, "std": None, "min": None, "max": None}

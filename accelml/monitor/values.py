@@ -47,11 +47,8 @@ def column_values(values: pd.Series, role: ColumnRole) -> np.ndarray:
         parsed = to_datetime(values)
         return ((parsed - _EPOCH).dt.total_seconds()).to_numpy(dtype=np.float64, na_value=np.nan)
     if role is ColumnRole.TEXT:
-        missing = values.isna().to_numpy(dtype=bool)
         lengths = values.astype(object).map(lambda v: len(str(v)), na_action="ignore")
-        out = lengths.to_numpy(dtype=np.float64, na_value=np.nan)
-        out[missing] = np.nan
-        return out
+        return np.array(lengths.to_numpy(dtype=np.float64, na_value=np.nan))
     return category_keys(values, lower=role is ColumnRole.BOOLEAN)
 
 

@@ -20,6 +20,7 @@ from accelml.models import MODELS
 from accelml.search.evaluate import FittedTrial, evaluate_trial
 from accelml.search.folds import FoldCache
 from accelml.search.space import distributions, suggest
+from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult, TrialSpec
 
 __all__ = ["DEFAULT_ORDER", "SearchProgress", "available_models", "run_search"]
@@ -84,14 +85,20 @@ def run_search(
     seed: int = 0,
     progress: Callable[[SearchProgress], None] | None = None,
     issues: Sequence[Any] = (),
+    store: TrialStore | None = None,
+    previous: Sequence[FittedTrial] = (),
 ) -> list[FittedTrial]:
-    """Run trials until the deadline or ``max_trials``; return every trial, best ones with their fitted models."""
+    """Run trials until the deadline or ``max_trials``; return every trial, best ones with their fitted models.
+
+    With a ``store`` every finished trial is recorded as it finishes; ``previous`` trials (read back from a store)
+    are taken as done, and the sequence continues after them.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     started = time.monotonic()
-    trials: list[FittedTrial] = []
-    best: list[FittedTrial] = []
+    trials: list[FittedTrial] = list(previous)
+    best = sorted((t for t in trials if t.result.ok and t.models), key=lambda t: (t.result.loss, t.result.spec.trial_id))
 
     def report(current: str | None) -> None:
         if progress is None:
@@ -129,17 +136,24 @@ def run_search(
             prune=prune,
         )
         trials.append(fitted)
+        if store is not None:
+            store.record(fitted)
         if fitted.result.ok:
             best.append(fitted)
             best.sort(key=lambda t: (t.result.loss, t.result.spec.trial_id))
             for dropped in best[KEEP_MODELS:]:
                 dropped.models, dropped.oof = [], None  # free memory; the record stays
+                if store is not None:
+                    store.forget(dropped.result.spec.name)
             del best[KEEP_MODELS:]
         report(None)
         return fitted
 
     # 1. baseline and 2. every family's default configuration
+    done = {t.result.spec.trial_id for t in trials}
     for spec in _opening(models):
+        if spec.trial_id in done:
+            continue
         if not budget_left():
             return trials
         run(spec)
@@ -151,7 +165,7 @@ def run_search(
         return trials
     studies = {key: _study(key, trials, seed + i) for i, key in enumerate(tunable)}
     next_id = max(t.result.spec.trial_id for t in trials) + 1
-    step = 0
+    step = sum(t.result.spec.stage == "tuning" for t in trials)
     while budget_left():
         key = tunable[TUNING_PATTERN[step % len(TUNING_PATTERN)] % len(tunable)]
         step += 1
@@ -185,7 +199,8 @@ def _rank_families(trials: list[FittedTrial]) -> list[str]:
 
 
 def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
-    """A TPE study for one family, told about the default configuration it already saw."""
+    """A TPE study for one family, told about the configurations of it already evaluated (its default, and earlier
+    tuning trials when a run is resumed)."""
     import optuna
 
     cls = MODELS[key]
@@ -197,7 +212,7 @@ def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
     dists = distributions(cls.space)
     for t in trials:
         r = t.result
-        if r.ok and r.spec.model == key and r.spec.stage == "default":
+        if r.ok and r.spec.model == key and r.spec.stage in ("default", "tuning") and not r.stopped_by_deadline:
             params = {name: {**cls.defaults, **r.spec.params}[name] for name in cls.space}
             try:
                 study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=r.loss))

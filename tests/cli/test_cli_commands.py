@@ -184,3 +184,25 @@ def test_regression_predicts_values_and_refuses_proba(runner: CliRunner, tmp_pat
     assert pd.read_csv(out)["prediction"].dtype.kind == "f"
     result = runner.invoke(app, ["predict", str(model), str(data), "--out", str(tmp_path / "p.csv"), "--proba"])
     assert_one_line_error(result, "--proba", "regression")
+
+
+def test_fit_records_the_run_and_resume_continues_it(runner: CliRunner, train_csv: Path, workdir: Path) -> None:
+    model = workdir / "resumable"
+    first = runner.invoke(app, ["fit", str(train_csv), "--target", "label", "--out", str(model),
+                                "--max-trials", "2", "--jobs", "1", "--time-limit", "30"])
+    assert first.exit_code == 0, first.output
+    run = workdir / "resumable.run"
+    assert len((run / "trials.jsonl").read_text().splitlines()) == 2
+    again = runner.invoke(app, ["fit", str(train_csv), "--target", "label", "--out", str(model), "--force",
+                                "--max-trials", "2", "--jobs", "1"])
+    assert again.exit_code == 0, again.output  # --force starts over
+    assert len((run / "trials.jsonl").read_text().splitlines()) == 2
+    more = runner.invoke(app, ["fit", "--resume", str(model), "--max-trials", "4", "--jobs", "1", "--time-limit", "30"])
+    assert more.exit_code == 0, more.output
+    assert len((run / "trials.jsonl").read_text().splitlines()) == 4
+    assert "trial   3" in more.output and "trial   1 " not in more.output
+
+
+def test_resume_without_a_run_is_one_line(runner: CliRunner, workdir: Path) -> None:
+    result = runner.invoke(app, ["fit", "--resume", str(workdir / "nothing-here"), "--time-limit", "5"])
+    assert_one_line_error(result, "no run to resume")

@@ -78,3 +78,54 @@ def test_poor_configurations_are_pruned_after_a_fold() -> None:
     assert pruned, "no tuning trial was stopped early"
     assert all(t.spec.stage == "tuning" and 1 <= t.n_folds < 4 for t in pruned)
     assert not set(automl.leaderboard()["model"]) & {t.spec.name for t in pruned}
+
+
+def test_resume_continues_the_recorded_run(tmp_path) -> None:
+    from accelml.search.store import TrialStore
+
+    table = make_table("binary", n=300, seed=11)
+    first = accelml.AutoML(max_trials=4, time_limit=None, n_jobs=1, work_dir=tmp_path / "run").fit(table, target="y")
+    recorded = TrialStore(tmp_path / "run").load()
+    assert [t.result.spec for t in recorded] == [t.spec for t in first.result_.trials]
+    assert all(t.models for t in recorded if t.result.ok)
+
+    more = accelml.AutoML(max_trials=9, time_limit=None, n_jobs=1, work_dir=tmp_path / "run")
+    more.fit(table, target="y", resume=True)
+    trials = more.result_.trials
+    assert len(trials) == 9
+    assert [t.spec for t in trials[:4]] == [t.spec for t in first.result_.trials]  # not repeated
+    assert len({t.spec.trial_id for t in trials}) == 9
+    assert len(TrialStore(tmp_path / "run").load()) == 9
+    uninterrupted = accelml.AutoML(max_trials=9, time_limit=None, n_jobs=1).fit(table, target="y").result_.trials
+    assert [t.spec for t in trials[:8]] == [t.spec for t in uninterrupted[:8]]  # the opening sequence is the same
+
+
+def test_resume_refuses_other_data_and_missing_run(tmp_path) -> None:
+    table = make_table("binary", n=200, seed=12)
+    accelml.AutoML(max_trials=2, time_limit=None, n_jobs=1, work_dir=tmp_path / "run").fit(table, target="y")
+    with pytest.raises(accelml.exceptions.DataError, match="differs"):
+        accelml.AutoML(max_trials=3, time_limit=None, work_dir=tmp_path / "run").fit(table.head(150), "y", resume=True)
+    with pytest.raises(accelml.exceptions.ConfigError, match="no run to resume"):
+        accelml.AutoML(max_trials=3, time_limit=None, work_dir=tmp_path / "none").fit(table, "y", resume=True)
+    with pytest.raises(accelml.exceptions.ConfigError, match="already holds a run"):
+        accelml.AutoML(max_trials=2, time_limit=None, work_dir=tmp_path / "run").fit(table, "y")
+
+
+def test_a_crash_loses_at_most_the_trial_in_flight(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from accelml.search import loop
+    from accelml.search.store import TrialStore
+
+    calls = {"n": 0}
+    real = loop.evaluate_trial
+
+    def crash_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # a kill in the middle of the third trial
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate_trial", crash_on_third)
+    table = make_table("regression", n=200, seed=13)
+    with pytest.raises(KeyboardInterrupt):
+        accelml.AutoML(max_trials=6, time_limit=None, n_jobs=1, work_dir=tmp_path / "run").fit(table, target="y")
+    assert len(TrialStore(tmp_path / "run").load()) == 2

@@ -1,0 +1,20 @@
+"""Monitoring: the training data profile, drift checks against it, the rolling window and the prediction log."""
+
+from __future__ import annotations
+
+from accelml.monitor.drift import check_drift
+from accelml.monitor.log import PredictionLog
+from accelml.monitor.profile import build_profile, model_profile
+from accelml.monitor.report import DriftReport
+from accelml.monitor.thresholds import DriftThresholds
+from accelml.monitor.window import RollingWindow
+
+__all__ = [
+    "DriftReport",
+    "DriftThresholds",
+    "PredictionLog",
+    "RollingWindow",
+    "build_profile",
+    "check_drift",
+    "model_profile",
+]

@@ -1,0 +1,105 @@
+"""The training data profile: what each feature column and the model's output looked like, as plain JSON.
+
+It is what new data is compared with (see :func:`accelml.monitor.check_drift`), and travels in the artifact under
+``extra["profile"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accelml.exceptions import DataError
+from accelml.monitor.stats import category_summary, numeric_summary
+from accelml.monitor.values import column_kind, column_values
+from accelml.schema.schema import Schema
+
+__all__ = ["PROFILE_FORMAT", "build_profile", "model_profile", "prediction_summary"]
+
+PROFILE_FORMAT = "accelml.profile/1"
+
+
+def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray | None = None) -> dict[str, Any]:
+    """Summarise every feature column of ``frame`` and, when given, the model's ``predictions`` on it.
+
+    Numeric and datetime columns (as seconds since 1970) get 10 quantile bins with their fractions, missing rate, mean
+    and standard deviation; categorical and boolean columns the fractions of their 50 most frequent categories, an
+    'other' share and the missing rate; text columns the same as numbers, of their length.
+
+    Args:
+        frame: Training rows as given (raw values; extra columns such as the target are ignored).
+        schema: The model's schema; only its feature columns present in ``frame`` are profiled.
+        predictions: The model's output on these rows: probabilities ``(n, K)`` or values ``(n,)``.
+
+    Returns:
+        A JSON-able dict with ``format``, ``n_rows``, ``task``, ``columns`` (name → summary) and ``prediction``.
+
+    Example:
+        >>> from accelml.schema.schema import ColumnRole, ColumnSpec
+        >>> schema = Schema([ColumnSpec("c", ColumnRole.CATEGORICAL, "str")], target="y", task="binary",
+        ...                 classes=["no", "yes"])
+        >>> profile = build_profile(pd.DataFrame({"c": ["a", "a", "b", None]}), schema, np.array([[0.9, 0.1]] * 4))
+        >>> profile["columns"]["c"]["categories"], profile["columns"]["c"]["fractions"]
+        (['a', 'b'], [0.5, 0.25, 0.0, 0.25])
+        >>> profile["prediction"]["shares"]
+        [1.0, 0.0]
+    """
+    columns: dict[str, Any] = {}
+    for spec in schema.features:
+        if spec.name not in frame.columns:
+            continue
+        values = column_values(frame[spec.name], spec.role)
+        kind = column_kind(spec.role)
+        summary = category_summary(values) if kind == "categorical" else numeric_summary(values)
+        columns[spec.name] = {"role": spec.role.value, "kind": kind, **summary}
+    return {
+        "format": PROFILE_FORMAT,
+        "n_rows": int(len(frame)),
+        "task": schema.task,
+        "columns": columns,
+        "prediction": None if predictions is None else prediction_summary(predictions, schema),
+    }
+
+
+def prediction_summary(predictions: np.ndarray, schema: Schema) -> dict[str, Any]:
+    """Class shares (from the most probable class) and mean probabilities, or quantile bins of predicted values.
+
+    >>> from accelml.schema.schema import ColumnRole, ColumnSpec
+    >>> schema = Schema([], target="y", task="regression")
+    >>> prediction_summary(np.array([1.0, 2.0, 3.0]), schema)["mean"]
+    2.0
+    """
+    out = np.asarray(predictions, dtype=np.float64)
+    if out.ndim == 2:
+        k = out.shape[1]
+        shares = np.bincount(np.argmax(out, axis=1), minlength=k) / max(len(out), 1)
+        return {
+            "kind": "classification",
+            "classes": list(schema.classes) if schema.classes else list(range(k)),
+            "shares": shares.tolist(),
+            "mean_proba": out.mean(axis=0).tolist() if len(out) else [0.0] * k,
+        }
+    return {"kind": "regression", **numeric_summary(out.ravel())}
+
+
+def model_profile(result: Any) -> dict[str, Any]:
+    """The profile stored with a fitted model, or one built from its training sample when none was stored.
+
+    Args:
+        result: An ``accelml.run.FitResult`` or a fitted :class:`accelml.AutoML`.
+
+    Raises:
+        DataError: The model has neither a stored profile nor a training sample.
+    """
+    result = getattr(result, "result_", result)
+    profile = (result.extra or {}).get("profile")
+    if profile:
+        return profile
+    if result.sample is None:
+        raise DataError(
+            "the model stores neither a data profile nor a training sample to compare new data with; "
+            "refit it with this version of accelml"
+        )
+    return build_profile(result.sample, result.schema, result.sample_oof)

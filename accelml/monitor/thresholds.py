@@ -1,0 +1,60 @@
+"""When a change counts as a warning or as drift: one frozen record, overridable field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from accelml.exceptions import ConfigError
+
+__all__ = ["DriftThresholds", "resolve_thresholds"]
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    """Limits that turn drift statistics into a status.
+
+    Attributes:
+        psi_warning: PSI from which a column (or the predictions) is a warning.
+        psi_drift: PSI from which it is drift, whatever the test says.
+        p_value: A chi-square p-value below this, with PSI at least ``psi_warning``, is drift too.
+        missing_warning: Rise in a column's missing rate (absolute, 0.1 = ten points) that is a warning.
+        unseen_warning: Share of a column's present values in categories training never saw that is a warning.
+        metric_warning: Relative loss of the metric against the validation score that is a warning.
+        metric_drift: Relative loss that is drift.
+        min_rows: With fewer new rows than this, nothing is called drift (at most a warning): too few to tell.
+    """
+
+    psi_warning: float = 0.1
+    psi_drift: float = 0.25
+    p_value: float = 0.01
+    missing_warning: float = 0.1
+    unseen_warning: float = 0.05
+    metric_warning: float = 0.05
+    metric_drift: float = 0.10
+    min_rows: int = 100
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_thresholds(thresholds: DriftThresholds | Mapping[str, Any] | None) -> DriftThresholds:
+    """The defaults, a given record, or the defaults with some fields replaced from a dict.
+
+    >>> resolve_thresholds({"psi_drift": 0.3}).psi_drift
+    0.3
+    >>> resolve_thresholds({"psi": 1})
+    Traceback (most recent call last):
+    ...
+    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, p_value, missing_warning, unseen_warning, metric_warning, metric_drift, min_rows
+    """
+    if thresholds is None:
+        return DriftThresholds()
+    if isinstance(thresholds, DriftThresholds):
+        return thresholds
+    valid = [f.name for f in fields(DriftThresholds)]
+    for key in thresholds:
+        if key not in valid:
+            raise ConfigError(f"unknown drift threshold {key!r}; valid ones: {', '.join(valid)}")
+    return replace(DriftThresholds(), **dict(thresholds))

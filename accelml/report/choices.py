@@ -1,0 +1,66 @@
+"""Section "Choices": why this task, this metric and this final model."""
+
+from __future__ import annotations
+
+import math
+
+from accelml.report.context import ReportContext
+from accelml.report.page import Section, esc, table_html
+
+__all__ = ["choices_section"]
+
+
+def _task_reason(ctx: ReportContext) -> str:
+    schema, config = ctx.result.schema, ctx.result.config
+    if config.task:
+        return f"<b>{esc(schema.task)}</b>: given by the user."
+    if schema.task == "regression":
+        return f"<b>regression</b>: inferred because the target '{esc(schema.target)}' holds many distinct numbers."
+    k = len(schema.classes or [])
+    return (f"<b>{esc(schema.task)}</b>: inferred because the target '{esc(schema.target)}' takes {k} distinct "
+            f"values{' (two classes)' if k == 2 else ''}.")
+
+
+def _better(a: float, b: float, greater_is_better: bool) -> float:
+    """How much ``a`` beats ``b`` (positive: better)."""
+    return a - b if greater_is_better else b - a
+
+
+def _model_reason(ctx: ReportContext) -> str:
+    result, metric = ctx.result, ctx.metric
+    members = result.ensemble.members
+    ok = [t for t in result.trials if t.ok and math.isfinite(t.score)]
+    if not ok:
+        return "<p>No trial finished.</p>"
+    best = max(ok, key=lambda t: t.score if metric.greater_is_better else -t.score)
+    scores = {t.spec.name: t.score for t in ok}
+    gain = _better(result.val_score, best.score, metric.greater_is_better)
+    if len(members) == 1:
+        text = (f"<p>The final model is the single best trial, <b>{esc(members[0].name)}</b> "
+                f"({metric.name} {result.val_score:.4f}): greedy ensemble selection found no mix of models that "
+                "validated better.</p>")
+    else:
+        text = (f"<p>The final model is a weighted average of <b>{len(members)} models</b>, chosen by greedy ensemble "
+                f"selection on out-of-fold predictions. It scores {metric.name} <b>{result.val_score:.4f}</b> against "
+                f"{best.score:.4f} for the best single model, {esc(best.spec.name)} "
+                f"({'+' if gain >= 0 else ''}{gain:.4f}, {'better' if gain >= 0 else 'worse'}).</p>")
+    rows = [[m.name, m.model, m.weight, scores.get(m.name, float("nan"))] for m in members]
+    return text + table_html(rows, ["member", "family", "weight", f"own validation {metric.name}"], numeric=[2, 3])
+
+
+def choices_section(ctx: ReportContext) -> Section:
+    """The task, the metric (with ``metric_reason``), the validation scheme and the final model."""
+    result, metric = ctx.result, ctx.metric
+    direction = "higher is better" if metric.greater_is_better else "lower is better"
+    splits = (f"{result.n_splits}-fold cross-validation" if result.n_splits > 1 else "one holdout split")
+    config = result.config
+    budget = f"{config.time_limit:g} s" if config.time_limit else "no time limit"
+    body = (
+        f"<h3>Task</h3><p>{_task_reason(ctx)}</p>"
+        f"<h3>Metric</h3><p>{esc(result.metric_reason)} ({direction}).</p>"
+        f"<h3>Validation</h3><p>Every model was scored on out-of-fold predictions from {splits} over "
+        f"{result.n_rows:,} rows; the search took {result.fit_seconds:.1f} s ({budget}) and ran "
+        f"{len(result.trials)} trials.</p>"
+        f"<h3>Final model</h3>{_model_reason(ctx)}"
+    )
+    return Section("choices", "Why these choices", body)

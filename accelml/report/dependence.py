@@ -1,0 +1,72 @@
+"""Section "Partial dependence": how the mean prediction moves as one top feature is set to each value."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from accelml.report.context import ReportContext
+from accelml.schema.schema import ColumnRole
+from accelml.report.figures import figure, figure_html, title
+from accelml.report.page import Section, esc, note
+
+__all__ = ["dependence_section"]
+
+MAX_CLASSES = 8
+
+
+def _ylabel(ctx: ReportContext) -> str:
+    schema = ctx.result.schema
+    if schema.task == "regression":
+        return f"mean predicted {schema.target}"
+    if schema.task == "binary":
+        return f"mean P({schema.target} = {schema.classes[1]})"
+    return "mean predicted probability"
+
+
+def _chart(ctx: ReportContext, feature: str, curve: pd.DataFrame) -> str:
+    fig, ax = figure(width=5.2, height=3.4)
+    numeric = ctx.result.schema.column(feature).role == ColumnRole.NUMERIC
+    outputs = list(dict.fromkeys(curve["output"]))[:MAX_CLASSES]
+    levels = list(dict.fromkeys(curve["value"]))
+    for k, output in enumerate(outputs):
+        part = curve[curve["output"] == output]
+        label = str(output) if len(outputs) > 1 else None
+        if numeric:
+            ax.plot(part["value"], part["mean_prediction"], marker="o", markersize=3, linewidth=1.6, label=label)
+        else:
+            width = 0.8 / len(outputs)
+            x = np.arange(len(levels)) + (k - (len(outputs) - 1) / 2) * width
+            ax.bar(x, part["mean_prediction"].to_numpy(), width=width, label=label)
+    if not numeric:
+        ax.set_xticks(np.arange(len(levels)), labels=[_short(v) for v in levels], rotation=30, ha="right")
+        ax.grid(False, axis="x")
+    if len(outputs) > 1:
+        ax.legend(title="class", fontsize=7)
+    title(ax, f"Partial dependence on {_short(feature, 30)}")
+    ax.set_xlabel(feature + ("" if numeric else " (most frequent values)"))
+    ax.set_ylabel(_ylabel(ctx))
+    return figure_html(fig, f"partial dependence of the prediction on {feature}")
+
+
+def _short(value: object, n: int = 16) -> str:
+    text = str(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def dependence_section(ctx: ReportContext) -> Section:
+    """One small chart per explained top feature."""
+    explanation = ctx.explanation
+    if explanation is None or explanation.partial_dependence.empty:
+        reason = "no explanation" if explanation is None else "no numeric or categorical feature among the top ones"
+        return Section("dependence", "Partial dependence", f"<p>Not computed: {esc(reason)}.</p>")
+    curves = explanation.partial_dependence
+    charts = [_chart(ctx, f, curves[curves["feature"] == f]) for f in dict.fromkeys(curves["feature"])]
+    text = ("Each chart sets one feature to each value of a grid (quantiles between the 5th and 95th percentile for "
+            "numbers, the most frequent values for categories) in every row, keeps the other columns as they are, "
+            "and plots the model's mean prediction. It shows the model's average response, not a causal effect.")
+    if any(isinstance(v, float) and math.isnan(v) for v in curves["mean_prediction"]):
+        text += " Missing points could not be predicted."
+    return Section("dependence", "Partial dependence", f'<div class="charts">{"".join(charts)}</div>' + note(text))
