@@ -100,12 +100,12 @@ def fit_pipeline(
 
     frame = read_table(data)
     fingerprint = data_fingerprint(frame)
+    n_splits = config.n_splits
     if store is not None and resume:
-        if store.state().get("fingerprint") != fingerprint:
+        state = store.state()
+        if state.get("fingerprint") != fingerprint:
             raise DataError(f"the data differs from the data of the run in '{store.folder}'; resume it with the same data")
-    elif store is not None:
-        store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
-                     "data": str(data) if isinstance(data, (str, Path)) else None})
+        n_splits = state["n_splits"]  # the folds of the recorded trials, whatever the new time limit
     schema = infer_schema(frame, target, task=config.task, roles=config.roles)
     frame, issues = check_data(frame, schema)
     schema.classes = _classes(frame[target]) if schema.task != "regression" else None
@@ -114,7 +114,10 @@ def fit_pipeline(
 
     chosen = get_metric(metric if metric is not None else config.metric, schema.task)
     reason = choice_reason(chosen, schema.task, user_given=metric is not None or config.metric is not None)
-    splits = make_splits(y, schema.task, seed=config.seed, n_splits=config.n_splits)
+    splits = make_splits(y, schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit)
+    if store is not None and not resume:
+        store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
+                     "n_splits": len(splits), "data": str(data) if isinstance(data, (str, Path)) else None})
     folds = FoldCache(X, y, splits, schema, seed=config.seed)
     logger.info("%d rows, %d features, task %s, metric %s, %d split(s)", len(y), len(schema.features), schema.task,
                 chosen.name, len(splits))
