@@ -44,6 +44,8 @@ class Model(BaseEstimator):
     requires: ClassVar[str | None] = None
     # Rough cost relative to LightGBM defaults, used only to order the first trials (never the clock).
     relative_cost: ClassVar[float] = 1.0
+    # Whether training stops at the deadline by itself; a family that cannot is not started when it would not finish.
+    interruptible: ClassVar[bool] = True
 
     def __init__(self, task: str = "binary", params: dict[str, Any] | None = None, n_jobs: int = 1, seed: int = 0):
         self.task = task

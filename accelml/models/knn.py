@@ -19,6 +19,7 @@ class KNeighborsModel(Model):
     key: ClassVar[str] = "knn"
     preprocessing: ClassVar[str] = "dense"
     requires: ClassVar[str | None] = "sklearn"
+    interruptible: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 0.5
     space: ClassVar[dict[str, Dim]] = {
         "n_neighbors": Int(2, 64, log=True),

@@ -19,6 +19,7 @@ class LinearModel(Model):
     key: ClassVar[str] = "linear"
     preprocessing: ClassVar[str] = "dense"
     requires: ClassVar[str | None] = "sklearn"
+    interruptible: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 0.2
     space: ClassVar[dict[str, Dim]] = {"C": Float(1e-3, 100.0, log=True)}
     defaults: ClassVar[dict[str, Any]] = {"C": 1.0, "max_iter": 300}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,15 +81,18 @@ class FoldCache:
     def __init__(self, X: pd.DataFrame, y: np.ndarray, splits: list[Split], schema: Schema, seed: int = 0):
         self.X, self.y, self.splits, self.schema, self.seed = X, y, splits, schema, seed
         self._cache: dict[tuple[int, str], FoldData] = {}
+        self.build_seconds: dict[str, float] = {}  # time to build one fold of each kind, measured
 
     def get(self, fold: int, kind: str) -> FoldData:
         key = (fold, kind)
         if key not in self._cache:
+            started = time.monotonic()
             train, val = self.splits[fold]
             pre = Preprocessor(kind, self.schema, seed=self.seed)
             X_train = pre.fit_transform(self.X.iloc[train], self.y[train])
             X_val = pre.transform(self.X.iloc[val])
             self._cache[key] = FoldData(pre, X_train, X_val)
+            self.build_seconds.setdefault(kind, time.monotonic() - started)
             logger.debug("fold %d (%s): %d features", fold, kind, X_train.shape[1])
         return self._cache[key]
 
@@ -96,6 +100,20 @@ class FoldCache:
     def oof_rows(self) -> np.ndarray:
         """Rows that get an out-of-fold prediction (all rows for k-fold, the holdout rows otherwise)."""
         return np.sort(np.concatenate([val for _, val in self.splits]))
+
+    def is_built(self, kind: str) -> bool:
+        return all((k, kind) in self._cache for k in range(len(self.splits)))
+
+    def estimated_build_seconds(self, kind: str) -> float:
+        """Seconds still needed to build every fold of ``kind``: measured when one was built, else estimated from the
+        other kind (dense preprocessing costs about twice the tree kind's)."""
+        if self.is_built(kind):
+            return 0.0
+        missing = sum((k, kind) not in self._cache for k in range(len(self.splits)))
+        if kind in self.build_seconds:
+            return missing * self.build_seconds[kind]
+        known = list(self.build_seconds.values())
+        return missing * 2.0 * max(known) if known else 0.0
 
     def nbytes(self) -> int:
         return sum(fd.X_train.nbytes + fd.X_val.nbytes for fd in self._cache.values())

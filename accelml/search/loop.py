@@ -1,4 +1,5 @@
-"""The search loop: a fixed opening sequence, then Optuna tuning of the most promising families.
+"""The search loop: a fixed opening sequence (baseline, portfolio, defaults), then Optuna tuning of the most
+promising families.
 
 The sequence of trials depends only on the data, the seed and the settings, never on the clock: a run bounded by
 ``max_trials`` is reproducible, and a time-limited run is a prefix of it.
@@ -6,6 +7,7 @@ The sequence of trials depends only on the data, the seed and the settings, neve
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +21,7 @@ from accelml.metrics import Metric
 from accelml.models import MODELS
 from accelml.search.evaluate import FittedTrial, evaluate_trial
 from accelml.search.folds import FoldCache
+from accelml.search.portfolio import load_portfolio
 from accelml.search.space import distributions, suggest
 from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult, TrialSpec
@@ -66,11 +69,22 @@ def available_models(requested: list[str] | None) -> list[str]:
 
 
 def _opening(models: list[str]) -> Iterator[TrialSpec]:
+    """A cheap baseline (a model within seconds), the portfolio in its order, then the defaults of the families the
+    portfolio leaves out (each family's default at most once)."""
     if "lgbm" in models:
         yield BASELINE
+    trial_id = 1
+    tried: set[tuple[str, str]] = set()
+    for key, params in load_portfolio():
+        if key in models:
+            yield TrialSpec(trial_id, key, params, "portfolio" if params else "default")
+            tried.add((key, json.dumps(params, sort_keys=True)))
+            trial_id += 1
     order = [m for m in DEFAULT_ORDER if m in models] + [m for m in models if m not in DEFAULT_ORDER]
-    for i, key in enumerate(order, start=1):
-        yield TrialSpec(i, key, {}, "default")
+    for key in order:
+        if (key, "{}") not in tried:
+            yield TrialSpec(trial_id, key, {}, "default")
+            trial_id += 1
 
 
 def run_search(
@@ -118,8 +132,20 @@ def run_search(
             )
         )
 
-    def budget_left() -> bool:
-        return not deadline.expired() and (max_trials is None or len(trials) < max_trials)
+    seconds: dict[str, float] = {}  # wall time of each family's last finished trial
+
+    def budget_left(spec: TrialSpec | None = None) -> bool:
+        if deadline.expired() or (max_trials is not None and len(trials) >= max_trials):
+            return False
+        if spec is None or not best:
+            return True
+        # Work that cannot be interrupted (building a fold kind, fitting a family that ignores the deadline) is not
+        # started when it clearly would not finish: the search ends there, so the run stays a prefix of the sequence.
+        cls = MODELS[spec.model]
+        need = folds.estimated_build_seconds(cls.preprocessing)
+        if not cls.interruptible:
+            need += seconds.get(spec.model, 0.0)
+        return need <= deadline.remaining()
 
     def run(spec: TrialSpec, prune: Callable[[int, float], bool] | None = None) -> FittedTrial:
         report(spec.name)
@@ -136,6 +162,7 @@ def run_search(
             prune=prune,
         )
         trials.append(fitted)
+        seconds[spec.model] = fitted.result.fit_time + fitted.result.predict_time * len(folds.y) / 1000
         if store is not None:
             store.record(fitted)
         if fitted.result.ok:
@@ -154,7 +181,7 @@ def run_search(
     for spec in _opening(models):
         if spec.trial_id in done:
             continue
-        if not budget_left():
+        if not budget_left(spec):
             return trials
         run(spec)
 
@@ -168,6 +195,8 @@ def run_search(
     step = sum(t.result.spec.stage == "tuning" for t in trials)
     while budget_left():
         key = tunable[TUNING_PATTERN[step % len(TUNING_PATTERN)] % len(tunable)]
+        if not budget_left(TrialSpec(next_id, key, {}, "tuning")):
+            break
         step += 1
         study = studies[key]
         cls = MODELS[key]
@@ -193,7 +222,7 @@ def _rank_families(trials: list[FittedTrial]) -> list[str]:
     best_loss: dict[str, float] = {}
     for t in trials:
         r = t.result
-        if r.ok and r.spec.stage == "default":
+        if r.ok and r.spec.stage in ("default", "portfolio"):
             best_loss[r.spec.model] = min(best_loss.get(r.spec.model, np.inf), r.loss)
     return sorted(best_loss, key=lambda k: (best_loss[k], k))
 
@@ -212,7 +241,7 @@ def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
     dists = distributions(cls.space)
     for t in trials:
         r = t.result
-        if r.ok and r.spec.model == key and r.spec.stage in ("default", "tuning") and not r.stopped_by_deadline:
+        if r.ok and r.spec.model == key and r.spec.stage != "baseline" and not r.stopped_by_deadline:
             params = {name: {**cls.defaults, **r.spec.params}[name] for name in cls.space}
             try:
                 study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=r.loss))

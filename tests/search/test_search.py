@@ -9,6 +9,7 @@ import accelml
 from accelml.models.knn import KNeighborsModel
 from accelml.search.folds import make_splits
 from accelml.search.loop import DEFAULT_ORDER, available_models
+from accelml.search.portfolio import load_portfolio
 from tests.conftest import make_table
 
 
@@ -36,13 +37,19 @@ def test_splits_depend_on_seed_only() -> None:
 
 def test_opening_sequence_then_tuning() -> None:
     table = make_table("regression", n=200)
-    automl = accelml.AutoML(max_trials=11, time_limit=None, n_jobs=1).fit(table, target="y")
+    automl = accelml.AutoML(max_trials=len(load_portfolio()) + 11, time_limit=None, n_jobs=1).fit(table, target="y")
     trials = automl.result_.trials
-    assert [t.spec.stage for t in trials[:8]] == ["baseline"] + ["default"] * 7
-    assert [t.spec.model for t in trials[1:8]] == list(DEFAULT_ORDER)
-    tuned = trials[8:]
-    assert len(tuned) == 3 and all(t.spec.stage == "tuning" for t in tuned)
-    defaults = {t.spec.model: t.loss for t in trials if t.spec.stage == "default" and t.ok}
+    opening = [t for t in trials if t.spec.stage != "tuning"]
+    portfolio = load_portfolio()
+    assert opening[0].spec.stage == "baseline"
+    assert [(t.spec.model, t.spec.params) for t in opening[1 : 1 + len(portfolio)]] == portfolio
+    defaults = {t.spec.model for t in opening if t.spec.stage == "default"}
+    assert defaults | {t.spec.model for t in opening[1:]} == set(DEFAULT_ORDER)  # every family at least once
+    assert len({(t.spec.model, str(t.spec.params)) for t in opening[1:]}) == len(opening) - 1  # no repeats
+    assert trials[: len(opening)] == opening  # the opening comes first
+    tuned = trials[len(opening) :]
+    assert tuned and all(t.spec.stage == "tuning" for t in tuned)
+    defaults = {t.spec.model: t.loss for t in opening if t.spec.stage in ("default", "portfolio") and t.ok}
     best_family = min(defaults, key=defaults.get)
     assert tuned[0].spec.model == best_family
     assert tuned[0].spec.params and tuned[0].spec.params != tuned[1].spec.params
