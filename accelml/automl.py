@@ -195,6 +195,18 @@ class AutoML(BaseEstimator):
 
         return leaderboard(self._result())
 
+    def explain(self, data: Any = None, **options: Any) -> Any:
+        """Permutation importance, tree SHAP and partial dependence (see :func:`accelml.explain.explain`)."""
+        from accelml.explain import explain
+
+        return explain(self, data, **options)
+
+    def report(self, path: str | Path, *, test_data: Any = None, force: bool = False) -> Path:
+        """Write the self-contained HTML report (see :func:`accelml.report.write_report`)."""
+        from accelml.report import write_report
+
+        return write_report(self, path, test_data=test_data, force=force)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the artifact folder; an existing folder is only replaced with ``force=True``."""

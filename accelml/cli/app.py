@@ -8,11 +8,13 @@ import typer
 
 from accelml.cli.demo import demo
 from accelml.cli.errors import guarded
+from accelml.cli.explain import explain
 from accelml.cli.fit import fit
 from accelml.cli.info import info
 from accelml.cli.leaderboard import leaderboard
 from accelml.cli.logs import configure_logging
 from accelml.cli.predict import predict
+from accelml.cli.report import report
 
 __all__ = ["app", "main"]
 
@@ -29,6 +31,8 @@ for name, command in (
     ("predict", predict),
     ("leaderboard", leaderboard),
     ("info", info),
+    ("explain", explain),
+    ("report", report),
     ("demo", demo),
 ):
     app.command(name)(guarded(command))

@@ -11,10 +11,12 @@ from rich.text import Text
 
 from accelml.cli.display import direction, format_score, print_command, stdout_console
 from accelml.cli.paths import check_model_folder
+from accelml.cli.report import check_report_file
 from accelml.cli.summary import fit_with_display, print_fit_summary
 
 __all__ = ["demo"]
 
+DEFAULT_REPORT = "accelml-demo-report.html"
 TEST_FRACTION = 0.25
 SPLIT_SEED = 0
 
@@ -24,9 +26,16 @@ def demo(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also save the model in this folder.")] = None,
     max_trials: Annotated[int | None, typer.Option("--max-trials", help="Stop after this many trials.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cores to use; -1 for all.")] = -1,
-    force: Annotated[bool, typer.Option("--force", help="Replace the --out folder if it exists.")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Where to write the HTML report [default: accelml-demo-report.html, or the "
+                                      "next free name].", show_default=False),
+    ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out folder or --report file if they exist.")] = False,
 ) -> None:
-    """Fit the Palmer penguins demo (predict the species) and score it on a held-out quarter of the rows."""
+    """Fit the Palmer penguins demo (predict the species), score it on a held-out quarter of the rows, and write the
+    HTML report."""
     from sklearn.model_selection import train_test_split
 
     from accelml import AutoML
@@ -35,6 +44,12 @@ def demo(
     console = stdout_console()
     if out is not None:
         check_model_folder(out, force)
+    if no_report:
+        report = None
+    elif report is None:
+        report = free_name(Path(DEFAULT_REPORT))
+    else:
+        check_report_file(report, force, option="--report")
     data = load_demo()
     data = data[data[DEMO_TARGET].notna()]
     train, test = train_test_split(
@@ -59,6 +74,9 @@ def demo(
         line.append(f"{accuracy:.1%}", style="bold green")
     line.append(f" on {len(test)} rows the model never saw")
     console.print(line)
+    if report is not None:
+        written = automl.report(report, test_data=test, force=force)
+        console.print(f"Wrote the report to [bold]{escape(str(written))}[/bold]: open it in a browser.")
 
     console.print()
     data_file = demo_path()
@@ -72,3 +90,16 @@ def demo(
         print_command(console, f"accelml predict penguins-model {data_file} --out predictions.csv")
     console.print("Or fit the whole file yourself:")
     print_command(console, f"accelml fit {data_file} --target {DEMO_TARGET} --out penguins-model")
+
+
+def free_name(path: Path) -> Path:
+    """``path``, or ``stem-2.suffix``, ``stem-3.suffix``, ... : the first name not taken (the demo never overwrites).
+
+    >>> free_name(Path("/nonexistent/report.html")).name
+    'report.html'
+    """
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate

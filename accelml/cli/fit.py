@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from accelml.cli.display import print_command, stdout_console
 from accelml.cli.paths import check_model_folder, run_folder
+from accelml.cli.report import check_report_file
 from accelml.exceptions import ConfigError
 from accelml.cli.summary import fit_with_display, print_fit_summary
 
@@ -62,6 +63,9 @@ def fit(
         typer.Option("--resume", help="Continue the search of this model folder with --time-limit more seconds.",
                      show_default=False),
     ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the HTML report to this file.", show_default=False)
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --out folder if it exists.")] = False,
 ) -> None:
     """Fit models to predict TARGET from the other columns of DATA and save the best ensemble.
@@ -71,6 +75,8 @@ def fit(
     from accelml import AutoML
 
     console = stdout_console()
+    if report is not None:
+        check_report_file(report, force, option="--report")
     if resume is not None:
         out, data, target = _resume_arguments(resume, data, target)
         force = True  # the model folder is this run's own result, replaced by the longer search's
@@ -103,6 +109,8 @@ def fit(
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
     console.print(f"Saved the model to [bold]{escape(str(path))}[/bold] ({shown})")
+    if report is not None:
+        console.print(f"Wrote the report to [bold]{escape(str(automl.report(report, force=True)))}[/bold]")
     console.print("Predict with:")
     print_command(console, f"accelml predict {path} NEW_DATA.csv --out predictions.csv")
 

@@ -35,12 +35,12 @@ def explain_data(automl: Any, data: Any = None, *, max_rows: int = 2000, seed: i
     from accelml.run import encode_target
     from accelml.schema.validate import validate_frame
 
-    result = automl._result() if hasattr(automl, "_result") else automl.result_
+    result = automl._result()  # NotFittedError with a hint when it is not fitted
     schema = result.schema
     if data is None:
         if result.sample is None or len(result.sample) == 0:
             raise DataError("this model keeps no training sample to explain; pass labelled data to explain it on")
-        frame, source = result.sample, "the training sample (out-of-fold)"
+        frame, source = result.sample, "the training sample (rows the model trained on)"
     else:
         frame = read_table(data)
         source = f"'{data}'" if isinstance(data, str) or hasattr(data, "__fspath__") else "the given data"

@@ -24,10 +24,13 @@ def _grid(values: pd.Series, role: ColumnRole) -> list[Any]:
     if present.empty:
         return []
     if role == ColumnRole.NUMERIC:
-        quantiles = np.quantile(present.to_numpy(dtype=np.float64), np.linspace(0.05, 0.95, GRID_POINTS))
+        numbers = present.to_numpy(dtype=np.float64)
+        grid = np.quantile(numbers, np.linspace(0.05, 0.95, GRID_POINTS))
+        if len(np.unique(grid)) < GRID_POINTS // 2 and grid[-1] > grid[0]:  # piled-up values (mostly 0): even steps
+            grid = np.linspace(grid[0], grid[-1], GRID_POINTS)
         if pd.api.types.is_integer_dtype(values.dtype):  # whole numbers stay whole: no 2.35 children
-            quantiles = np.round(quantiles)
-        return [float(v) for v in np.unique(quantiles)]
+            grid = np.round(grid)
+        return [float(v) for v in np.unique(grid)]
     return list(present.value_counts().index[:MAX_LEVELS])
 
 
@@ -44,8 +47,8 @@ def partial_dependence(
 ) -> pd.DataFrame:
     """Mean prediction over ``frame`` with each feature in turn set to each point of its grid.
 
-    Numeric, categorical and boolean features are explained; others (dates, text) are skipped. The whole grid of one
-    feature goes through the model in one batch.
+    Numeric, categorical and boolean features are explained; others (dates, text) are skipped. Every grid point of
+    every feature goes through the model in one batch.
 
     Args:
         automl: A fitted :class:`accelml.AutoML`.
@@ -63,18 +66,22 @@ def partial_dependence(
         frame = frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))]
     frame = frame.reset_index(drop=True)
     names = _output_names(automl)
-    rows: list[dict[str, Any]] = []
-    for feature in features:
-        role = schema.column(feature).role
-        grid = _grid(frame[feature], role) if role in DEPENDENCE_ROLES else []
-        if not grid:
-            continue
-        batch = pd.concat([frame] * len(grid), ignore_index=True)
-        batch[feature] = np.repeat(np.array(grid, dtype=object), len(frame))  # validation restores the column type
-        outputs = model_outputs(automl, batch)
-        means = outputs.reshape(len(grid), len(frame), -1).mean(axis=1)  # (grid, outputs)
-        shown = range(1, 2) if schema.task == "binary" else range(means.shape[1])
-        for g, value in enumerate(grid):
-            rows += [{"feature": feature, "value": value, "output": names[k], "mean_prediction": float(means[g, k])}
-                     for k in shown]
+    grids = {f: _grid(frame[f], schema.column(f).role) for f in features
+             if schema.column(f).role in DEPENDENCE_ROLES}
+    grids = {f: g for f, g in grids.items() if g}
+    points = [(f, value) for f, grid in grids.items() for value in grid]  # one block of rows per grid point
+    if not points:
+        return pd.DataFrame(columns=COLUMNS)
+    n = len(frame)
+    batch = pd.concat([frame] * len(points), ignore_index=True)
+    for feature in grids:  # one batch for every feature's grid: each model call has a high fixed cost
+        column = np.tile(frame[feature].to_numpy(), len(points)).astype(object)
+        for p, (f, value) in enumerate(points):
+            if f == feature:
+                column[p * n : (p + 1) * n] = value
+        batch[feature] = column  # validation restores the column's type
+    means = model_outputs(automl, batch).reshape(len(points), n, -1).mean(axis=1)  # (grid points, outputs)
+    shown = range(1, 2) if schema.task == "binary" else range(means.shape[1])
+    rows = [{"feature": f, "value": value, "output": names[k], "mean_prediction": float(means[p, k])}
+            for p, (f, value) in enumerate(points) for k in shown]
     return pd.DataFrame(rows, columns=COLUMNS)

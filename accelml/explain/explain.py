@@ -29,8 +29,9 @@ def explain(
 ) -> Explanation:
     """Explain a fitted model: which features matter, by how much, and how the prediction moves with them.
 
-    Without ``data`` the fit's training sample is used; that is honest because permutation importance is scored
-    against the true labels with the final model, and the report labels it as training rows.
+    Without ``data`` the fit's training sample is used. The final model trained on those rows, so importance there
+    can overstate features it overfits; labelled data it never saw gives an unbiased ranking. The explanation's
+    ``source`` says which it was.
 
     Args:
         automl: A fitted or loaded :class:`accelml.AutoML`.

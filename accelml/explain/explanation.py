@@ -68,10 +68,12 @@ class Explanation:
             self.importance.head(self.top).to_string(index=False),
         ]
         if self.shap is not None:
-            parts += [f"\nMean |SHAP| of the tree members ({self.shap_units}):", self.shap.head(self.top).to_string(index=False)]
+            parts += [f"\nMean |SHAP| of the tree members ({self.shap_units}):",
+                      self.shap.head(self.top).to_string(index=False)]
         if not self.partial_dependence.empty:
             summary = self.partial_dependence.groupby(["feature", "output"], sort=False)["mean_prediction"].agg(
                 ["min", "max"]
             )
-            parts += ["\nPartial dependence (range of the mean prediction over each feature's grid):", summary.to_string()]
+            parts += ["\nPartial dependence (range of the mean prediction over each feature's grid):",
+                      summary.to_string()]
         return "\n".join(parts)

@@ -44,6 +44,13 @@ def _model_reason(ctx: ReportContext) -> str:
                 f"selection on out-of-fold predictions. It scores {metric.name} <b>{result.val_score:.4f}</b> against "
                 f"{best.score:.4f} for the best single model, {esc(best.spec.name)} "
                 f"({'+' if gain >= 0 else ''}{gain:.4f}, {'better' if gain >= 0 else 'worse'}).</p>")
+    if getattr(result.config, "refit_full", False):
+        text += ("<p>Each member was then refit once on all training rows (refit-full), for a lighter model and faster "
+                 "predictions; the validation scores are those of the fold models it replaced.</p>")
+    latency = result.extra.get("latency") if isinstance(result.extra, dict) else None
+    if latency:
+        text += (f"<p>Prediction time of the final model: {latency['single_row_ms']:.1f} ms for one row, "
+                 f"{latency['batch_ms_per_row'] * 1000:,.0f} ms per 1,000 rows in a batch.</p>")
     rows = [[m.name, m.model, m.weight, scores.get(m.name, float("nan"))] for m in members]
     return text + table_html(rows, ["member", "family", "weight", f"own validation {metric.name}"], numeric=[2, 3])
 

@@ -28,10 +28,11 @@ def confusion_chart(ev: Evaluation, classes: list) -> str:
     fig, ax = figure(width=size + 1.2, height=size)
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     ax.grid(False)
-    if k <= 20:
+    font = 11 if k <= 3 else (8 if k < 8 else 6)
+    if k <= 20:  # beyond that the numbers would not be readable; the colours still are
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, f"{matrix[i, j]:,}\n{shares[i, j]:.0%}", ha="center", va="center", fontsize=8 if k < 8 else 6,
+                ax.text(j, i, f"{matrix[i, j]:,}\n{shares[i, j]:.0%}", ha="center", va="center", fontsize=font,
                         color="white" if shares[i, j] > 0.6 else "#1d2330")
     labels = [_short(c) for c in classes]
     ax.set_xticks(range(k), labels=labels, rotation=30 if k > 3 else 0, ha="right" if k > 3 else "center")

@@ -47,7 +47,8 @@ def pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise ConfigError(f"the HTML report draws its charts with matplotlib; install it with `{INSTALL_HINT}`") from exc
+        message = f"the HTML report draws its charts with matplotlib; install it with `{INSTALL_HINT}`"
+        raise ConfigError(message) from exc
     matplotlib.use("Agg", force=True)  # never a window, never a display server
     import matplotlib.pyplot as plt
 

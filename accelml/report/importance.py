@@ -57,6 +57,9 @@ def importance_section(ctx: ReportContext) -> Section:
         "column at a time and measures how much the whole model (preprocessing and ensemble) gets worse: it shows "
         "what the model relies on, not causes. Correlated features share their importance."
     )
+    if ctx.evaluation is None or not ctx.evaluation.is_test:
+        text += (" Without test data these are rows the model trained on, which can overstate features it overfits; "
+                 "pass test data for an unbiased ranking.")
     if explanation.shap is not None:
         text += (" SHAP values come from the ensemble's tree models (exact TreeSHAP), weighted by their ensemble "
                  "weight and summed over the encoded columns of each input column.")

@@ -64,7 +64,8 @@ def data_section(ctx: ReportContext) -> Section:
         ("task", schema.task),
     ])
     roles = table_html(
-        [[role, len(names), _ROLE_NOTES.get(role, "used as a feature"), _names(names)] for role, names in by_role.items()],
+        [[role, len(names), _ROLE_NOTES.get(role, "used as a feature"), _names(names)]
+         for role, names in by_role.items()],
         ["role", "columns", "use", "names"],
         numeric=[1],
     )

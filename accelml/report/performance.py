@@ -27,6 +27,8 @@ def performance_section(ctx: ReportContext) -> Section:
         intro = (f"No test data was given: these charts use the final ensemble's <b>{esc(ev.label)}</b>, each row "
                  "predicted by models that did not train on it. Pass test data for an independent check "
                  "(<code>accelml report MODEL --data test.csv</code>).")
+        if getattr(result.config, "refit_full", False):
+            intro += " The final model was refit on all rows; these predictions come from the fold models it replaced."
     if ctx.task == "regression":
         charts = regression_charts(ev, result.schema.target)
     else:

@@ -7,7 +7,7 @@ import numpy as np
 from accelml.report.evaluation import Evaluation
 from accelml.report.figures import figure, figure_html, title
 
-__all__ = ["actual_chart", "regression_charts", "residual_chart"]
+__all__ = ["actual_chart", "regression_charts", "residual_chart", "residual_histogram"]
 
 
 def _alpha(n: int) -> float:
@@ -32,22 +32,29 @@ def actual_chart(ev: Evaluation, target: str) -> str:
 
 
 def residual_chart(ev: Evaluation, target: str) -> str:
-    """Residuals against the prediction (to spot bias and spread) and their histogram."""
+    """Residuals against the prediction: bias shows as a trend, unequal spread as a funnel."""
     residuals = ev.y - ev.outputs
-    fig, (ax, hist) = figure(ncols=2, width=8.4, height=4.0)
+    fig, ax = figure(width=5.2, height=4.4)
     ax.scatter(ev.outputs, residuals, s=10, alpha=_alpha(len(residuals)), color="#3557b7", edgecolors="none")
     ax.axhline(0, color="#d62728", linestyle="--", linewidth=1.2)
     ax.set_xlabel(f"predicted {target}")
     ax.set_ylabel(f"residual: actual − predicted {target}")
     title(ax, "Residuals against prediction")
-    hist.hist(residuals, bins=40, color="#3557b7", alpha=0.85)
-    hist.axvline(0, color="#d62728", linestyle="--", linewidth=1.2)
-    hist.set_xlabel(f"residual ({target} units)")
-    hist.set_ylabel("rows")
-    title(hist, "Distribution of residuals")
-    return figure_html(fig, "residuals")
+    return figure_html(fig, "residuals against prediction")
+
+
+def residual_histogram(ev: Evaluation, target: str) -> str:
+    """How the residuals are distributed: centred on zero, symmetric, heavy-tailed?"""
+    residuals = ev.y - ev.outputs
+    fig, ax = figure(width=5.2, height=4.4)
+    ax.hist(residuals, bins=min(40, max(10, len(residuals) // 10)), color="#3557b7", alpha=0.85)
+    ax.axvline(0, color="#d62728", linestyle="--", linewidth=1.2)
+    ax.set_xlabel(f"residual: actual − predicted {target}")
+    ax.set_ylabel("rows")
+    title(ax, f"Distribution of residuals (mean {residuals.mean():.3g})")
+    return figure_html(fig, "residuals histogram")
 
 
 def regression_charts(ev: Evaluation, target: str) -> list[str]:
     """Every regression chart, in reading order."""
-    return [actual_chart(ev, target), residual_chart(ev, target)]
+    return [actual_chart(ev, target), residual_chart(ev, target), residual_histogram(ev, target)]

@@ -33,6 +33,7 @@ def search_chart(ctx: ReportContext) -> str:
     ax.set_xlabel("elapsed time since the search began (s)")
     ax.set_ylabel(f"validation {metric.name} ({'higher' if metric.greater_is_better else 'lower'} is better)")
     ax.set_xlim(left=0)
+    ax.margins(y=0.12)  # the best and worst points stay clear of the title and the axis
     _clip_outliers(ax, scores, ctx.result.val_score, metric.greater_is_better)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return figure_html(fig, f"validation {metric.name} against elapsed time, by model family")

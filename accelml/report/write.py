@@ -51,7 +51,7 @@ def check_report_path(path: Path, force: bool) -> Path:
     if path.is_dir():
         raise ConfigError(f"'{path}' is a folder; give a file name for the report, e.g. '{path / 'report.html'}'")
     if path.exists() and not force:
-        raise ConfigError(f"'{path}' already exists; choose another file or pass force=True (--force) to replace it")
+        raise ConfigError(f"'{path}' already exists; choose another file or pass force=True to replace it")
     return path
 
 

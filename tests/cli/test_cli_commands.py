@@ -157,7 +157,8 @@ def test_predict_out_is_a_folder(runner: CliRunner, fit_run: Result, model_dir: 
     assert_one_line_error(result, "is a folder")
 
 
-def test_demo(runner: CliRunner, tmp_path: Path) -> None:
+def test_demo(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "penguins"
     result = runner.invoke(app, ["demo", "--time-limit", "10", "--max-trials", "3", "--jobs", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -166,6 +167,13 @@ def test_demo(runner: CliRunner, tmp_path: Path) -> None:
     assert "Test log_loss" in text and "accuracy" in text
     assert (out / "manifest.json").is_file()
     assert f"accelml predict {out}" in text
+    report = tmp_path / "accelml-demo-report.html"
+    assert report.is_file() and "Performance on test data" in report.read_text()
+    before = report.read_bytes()
+    again = runner.invoke(app, ["demo", "--time-limit", "5", "--max-trials", "1", "--jobs", "1"])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "accelml-demo-report-2.html").is_file()  # never overwritten
+    assert report.read_bytes() == before
 
 
 def test_regression_predicts_values_and_refuses_proba(runner: CliRunner, tmp_path: Path) -> None:
