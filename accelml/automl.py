@@ -30,6 +30,9 @@ class AutoML(BaseEstimator):
         models: Model families to search (registry keys); ``None`` for all installed ones.
         roles: Column role overrides, e.g. ``{"zip": "categorical"}``.
         n_splits: Validation folds (1 = one holdout split); ``None`` chooses from the data size.
+        max_latency_ms: The final model must predict one row within this many milliseconds (measured end to end on
+            this machine); the ensemble is pruned or replaced by lighter members to meet it.
+        max_size_mb: The final model's files must take at most this many megabytes.
         work_dir: A folder where every trial is recorded as it finishes, so that ``fit(..., resume=True)`` can
             continue the search with more time and a crash loses at most the trial in flight; ``None``: not recorded.
         refit_full: Refit the final ensemble's members on all rows (one model each instead of one per fold): a
@@ -56,6 +59,8 @@ class AutoML(BaseEstimator):
         roles: Mapping[str, str] | None = None,
         n_splits: int | None = None,
         refit_full: bool = False,
+        max_latency_ms: float | None = None,
+        max_size_mb: float | None = None,
         work_dir: str | Path | None = None,
     ):
         self.task = task
@@ -68,6 +73,8 @@ class AutoML(BaseEstimator):
         self.roles = roles
         self.n_splits = n_splits
         self.refit_full = refit_full
+        self.max_latency_ms = max_latency_ms
+        self.max_size_mb = max_size_mb
         self.work_dir = work_dir
 
     def _config(self) -> FitConfig:
@@ -82,6 +89,8 @@ class AutoML(BaseEstimator):
             roles=dict(self.roles or {}),
             n_splits=self.n_splits,
             refit_full=self.refit_full,
+            max_latency_ms=self.max_latency_ms,
+            max_size_mb=self.max_size_mb,
         )
 
     # ------------------------------------------------------------------ fit
@@ -238,6 +247,8 @@ def load(path: str | Path) -> AutoML:
         roles=config.roles or None,
         n_splits=config.n_splits,
         refit_full=config.refit_full,
+        max_latency_ms=config.max_latency_ms,
+        max_size_mb=config.max_size_mb,
     )
     automl.result_ = result
     return automl

@@ -24,6 +24,8 @@ class FitConfig:
     roles: dict[str, str] = field(default_factory=dict)
     n_splits: int | None = None
     refit_full: bool = False  # refit the ensemble's members on all rows: lighter and faster to predict
+    max_latency_ms: float | None = None  # deployment constraints on the final model (see ensemble/constraints.py)
+    max_size_mb: float | None = None
 
     def __post_init__(self) -> None:
         if self.task is not None and self.task not in TASKS:
@@ -36,6 +38,10 @@ class FitConfig:
             raise ConfigError(f"max_trials must be at least 1; got {self.max_trials}")
         if self.n_splits is not None and self.n_splits < 1:
             raise ConfigError(f"n_splits must be at least 1 (1 means one holdout split); got {self.n_splits}")
+        for name in ("max_latency_ms", "max_size_mb"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name} must be a positive number; got {value}")
         if self.n_jobs == 0 or self.n_jobs < -1:
             raise ConfigError(f"n_jobs must be -1 (all cores) or a positive number; got {self.n_jobs}")
 

@@ -13,7 +13,8 @@ def leaderboard(result: Any) -> pd.DataFrame:
     """One row per finished trial plus one for the ensemble (``accelml.run.FitResult`` in, a frame out).
 
     Columns: ``model``, ``family``, ``stage``, ``val_<metric>`` (out-of-fold score), ``fit_s`` (all folds),
-    ``predict_s_per_1k`` (all fold models, per 1,000 rows) and ``weight`` in the final ensemble.
+    ``predict_s_per_1k`` (all fold models, per 1,000 rows) and ``weight`` in the final ensemble; under deployment
+    constraints also ``latency_ms`` (one row), ``size_mb`` and ``meets_constraints`` for the ensemble's candidates.
     """
     weights = {m.name: m.weight for m in result.ensemble.members}
     members = [t for t in result.trials if t.spec.name in weights]
@@ -42,5 +43,16 @@ def leaderboard(result: Any) -> pd.DataFrame:
         if t.ok
     ]
     board = pd.DataFrame(rows)
+    costs = result.extra.get("costs")
+    if costs:  # under deployment constraints: each candidate's single-row latency, size, and whether it meets them
+        latency = {name: c["latency_ms"] for name, c in costs.items()}
+        size = {name: c["size_mb"] for name, c in costs.items()}
+        board["latency_ms"] = board["model"].map(latency)
+        board["size_mb"] = board["model"].map(size)
+        board["meets_constraints"] = board["model"].map({name: c["meets"] for name, c in costs.items()})
+        members = [m.name for m in result.ensemble.members]
+        board.loc[board["model"] == "ensemble", ["latency_ms", "size_mb", "meets_constraints"]] = [
+            sum(latency.get(n, 0.0) for n in members), sum(size.get(n, 0.0) for n in members), True
+        ]
     board = board.sort_values("score", ascending=not result.metric.greater_is_better, kind="stable")
     return board.reset_index(drop=True).rename(columns={"score": f"val_{result.metric.name}"})

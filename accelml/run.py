@@ -17,6 +17,7 @@ from accelml.config import FitConfig, resolve_jobs
 from accelml.data import read_table
 from accelml.exceptions import DataError
 from accelml.ensemble.build import build_ensemble
+from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import refit_full
 from accelml.metrics import Metric, choice_reason, get_metric
@@ -55,15 +56,16 @@ class FitResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def search_reserve(time_limit: float | None, refit_full: bool = False) -> float:
-    """Seconds kept back from the search for selecting the ensemble (and refitting it on all rows when asked).
+def search_reserve(time_limit: float | None, refit_full: bool = False, constrained: bool = False) -> float:
+    """Seconds kept back from the search for selecting the ensemble (measuring candidates' latency and size under
+    deployment constraints, and refitting on all rows, when asked).
 
     >>> round(search_reserve(60), 2), round(search_reserve(60, refit_full=True), 2)
     (2.9, 14.9)
     """
     if time_limit is None:
         return 0.0
-    return 0.04 * time_limit + 0.5 + (0.2 * time_limit if refit_full else 0.0)
+    return 0.04 * time_limit + 0.5 + (0.2 * time_limit if refit_full else 0.0) + (0.05 * time_limit if constrained else 0.0)
 
 
 def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
@@ -126,7 +128,9 @@ def fit_pipeline(
         folds,
         chosen,
         schema.task,
-        deadline.child(reserve=search_reserve(config.time_limit, config.refit_full)),
+        deadline.child(reserve=search_reserve(
+            config.time_limit, config.refit_full, config.max_latency_ms is not None or config.max_size_mb is not None
+        )),
         models=available_models(list(config.models) if config.models else None),
         max_trials=config.max_trials,
         n_jobs=resolve_jobs(config.n_jobs),
@@ -136,7 +140,8 @@ def fit_pipeline(
         store=store,
         previous=store.load() if store is not None and resume else (),
     )
-    ensemble, score, oof = build_ensemble(trials, folds, chosen)
+    constraints = Constraints(config.max_latency_ms, config.max_size_mb)
+    ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, constraints)
     if config.refit_full:
         ensemble = refit_full(
             ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
@@ -160,7 +165,11 @@ def fit_pipeline(
         n_splits=len(splits),
         sample=frame.iloc[rows].reset_index(drop=True),
         sample_oof=oof[rows],
-        extra={"latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms}},
+        extra={
+            "latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms},
+            **({"constraints": {"max_latency_ms": config.max_latency_ms, "max_size_mb": config.max_size_mb},
+                "costs": costs} if constraints.active else {}),
+        },
     )
 
 

@@ -103,16 +103,28 @@ def leaderboard_table(board: pd.DataFrame, metric_name: str, greater_is_better: 
     table.add_column("fit s", justify="right")
     table.add_column("pred ms/row", justify="right")
     table.add_column("weight", justify="right")
+    constrained = "meets_constraints" in board.columns
+    if constrained:  # the deployment trade-off: each candidate's single-row latency and size
+        table.add_column("1-row ms", justify="right")
+        table.add_column("MB", justify="right")
+        table.add_column("meets", justify="center")
     for row in board.to_dict("records"):
         ensemble = row.get("stage") == "ensemble"
         weight = row.get("weight") or 0.0
-        table.add_row(
+        cells = [
             str(row.get("model")),
             str(row.get("stage")),
             format_score(row.get(score_column)),
             f"{row.get('fit_s') or 0.0:.2f}",
             f"{row.get('predict_s_per_1k') or 0.0:.3f}",  # seconds per 1,000 rows is milliseconds per row
             "" if ensemble or not weight else f"{weight:.2f}",
-            style="bold" if ensemble else ("" if weight else "dim"),
-        )
+        ]
+        if constrained:
+            measured = isinstance(row.get("meets_constraints"), bool)
+            cells += [
+                f"{row['latency_ms']:.1f}" if measured else "",
+                f"{row['size_mb']:.2f}" if measured else "",
+                ("yes" if row["meets_constraints"] else "no") if measured else "",
+            ]
+        table.add_row(*cells, style="bold" if ensemble else ("" if weight else "dim"))
     return table

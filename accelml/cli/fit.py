@@ -63,6 +63,14 @@ def fit(
         typer.Option("--resume", help="Continue the search of this model folder with --time-limit more seconds.",
                      show_default=False),
     ] = None,
+    max_latency_ms: Annotated[
+        float | None,
+        typer.Option("--max-latency-ms", help="The final model must predict one row within this time.", show_default=False),
+    ] = None,
+    max_size_mb: Annotated[
+        float | None, typer.Option("--max-size-mb", help="The final model must take at most this much disk.",
+                                   show_default=False),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write the HTML report to this file.", show_default=False)
     ] = None,
@@ -100,6 +108,8 @@ def fit(
         max_trials=max_trials,
         models=parse_models(models),
         refit_full=refit_full,
+        max_latency_ms=max_latency_ms,
+        max_size_mb=max_size_mb,
         work_dir=run_folder(out),
     )
     fit_with_display(console, automl, str(data), target, resume=resume is not None)

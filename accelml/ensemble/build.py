@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 
+from accelml.ensemble.constraints import Constraints, measure_member
 from accelml.ensemble.greedy import greedy_weights
 from accelml.ensemble.predictor import Ensemble, Member
 from accelml.metrics import Metric
@@ -18,12 +20,13 @@ logger = logging.getLogger(__name__)
 
 
 def build_ensemble(
-    trials: list[FittedTrial], folds: FoldCache, metric: Metric
-) -> tuple[Ensemble, float, np.ndarray]:
+    trials: list[FittedTrial], folds: FoldCache, metric: Metric, constraints: Constraints | None = None
+) -> tuple[Ensemble, float, np.ndarray, dict[str, dict[str, Any]]]:
     """Greedy ensemble selection over the kept trials' out-of-fold predictions.
 
-    Returns the ensemble, its validation score, and its out-of-fold output for every row (zeros where a holdout split
-    made no prediction; see ``folds.oof_rows``).
+    Returns the ensemble, its validation score, its out-of-fold output for every row (zeros where a holdout split
+    made no prediction; see ``folds.oof_rows``), and, under deployment ``constraints``, each candidate's measured
+    latency and size and whether it meets them (the ensemble is then the best mix whose members together meet them).
 
     The ensemble only ever sees out-of-fold predictions, so its score is measured on rows no member trained on
     (though choosing the weights on them makes it slightly optimistic).
@@ -46,14 +49,33 @@ def build_ensemble(
         value = metric.score_from_proba(y, pred)
         return -value if metric.greater_is_better else value
 
-    weights, ens_loss = greedy_weights([t.oof[rows] for t in candidates], loss)
-    oof = sum(weight * candidates[index].oof for index, weight in weights.items())
-    members = []
-    for index, weight in weights.items():
-        t = candidates[index]
+    def member(t: FittedTrial, weight: float) -> Member:
         kind = MODELS[t.result.spec.model].preprocessing
         pre = [folds.get(k, kind).preprocessor for k in range(len(t.models))]
-        members.append(Member(t.result.spec.name, t.result.spec.model, weight, pre, t.models))
+        return Member(t.result.spec.name, t.result.spec.model, weight, pre, t.models)
+
+    costs: dict[str, dict[str, Any]] = {}
+    feasible = None
+    if constraints is not None and constraints.active:
+        row = folds.X.iloc[:1]
+        measured = [measure_member(member(t, 1.0), row, size=constraints.max_size_mb is not None) for t in candidates]
+        for t, cost in zip(candidates, measured):
+            costs[t.result.spec.name] = {**cost.to_dict(), "meets": constraints.meets(cost.latency_ms, cost.size_mb)}
+
+        def feasible(chosen: frozenset[int]) -> bool:
+            return constraints.meets(sum(measured[i].latency_ms for i in chosen), sum(measured[i].size_mb for i in chosen))
+
+        if not any(feasible(frozenset({i})) for i in range(len(candidates))):
+            fastest = min(measured, key=lambda c: c.latency_ms)
+            smallest = min(measured, key=lambda c: c.size_mb)
+            raise AccelMLError(
+                f"no model meets {constraints.describe()}: the fastest takes {fastest.latency_ms:.1f} ms per row and "
+                f"the smallest is {smallest.size_mb:.2f} MB; relax the limits or try refit_full (--refit-full)"
+            )
+
+    weights, ens_loss = greedy_weights([t.oof[rows] for t in candidates], loss, feasible=feasible)
+    oof = sum(weight * candidates[index].oof for index, weight in weights.items())
+    members = [member(candidates[index], weight) for index, weight in weights.items()]
     score = -ens_loss if metric.greater_is_better else ens_loss
     logger.info("ensemble of %s: %s=%.5f", [m.name for m in members], metric.name, score)
-    return Ensemble(members), float(score), oof
+    return Ensemble(members), float(score), oof, costs

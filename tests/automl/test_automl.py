@@ -165,3 +165,23 @@ def test_refit_full_gives_one_model_per_member_and_similar_predictions() -> None
     latency = refit.result_.extra["latency"]
     assert latency["batch_ms_per_row"] > 0 and latency["single_row_ms"] > 0
     assert latency["batch_ms_per_row"] < bagged.result_.extra["latency"]["batch_ms_per_row"]
+
+
+def test_latency_and_size_constraints_pick_a_model_that_meets_them() -> None:
+    table = make_table("binary", n=400, seed=9)
+    free = fit(table, max_trials=8, time_limit=None)
+    heavy = [m for m in free.result_.ensemble.members]
+    # a size limit below the forests' and boosters' size but above the linear model's
+    constrained = fit(table, max_trials=8, time_limit=None, max_size_mb=0.02)
+    board = constrained.leaderboard()
+    assert {"latency_ms", "size_mb", "meets_constraints"} <= set(board.columns)
+    members = constrained.result_.ensemble.members
+    costs = constrained.result_.extra["costs"]
+    assert sum(costs[m.name]["size_mb"] for m in members) <= 0.02
+    assert all(costs[m.name]["meets"] for m in members)
+    assert any(not c["meets"] for c in costs.values()), "the limit should exclude some candidates"
+    assert constrained.val_score_ <= free.val_score_ + 1e-12 or len(heavy) == len(members)
+    with pytest.raises(accelml.exceptions.AccelMLError, match="no model meets max_latency_ms"):
+        fit(table, max_trials=3, time_limit=None, max_latency_ms=1e-6)
+    with pytest.raises(ConfigError, match="max_size_mb"):
+        fit(table, max_size_mb=-1)
