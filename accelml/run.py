@@ -21,6 +21,7 @@ from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import refit_full
 from accelml.metrics import Metric, choice_reason, get_metric
+from accelml.monitor import build_profile
 from accelml.profiling import DataIssue, check_data
 from accelml.schema import Schema, infer_schema
 from accelml.schema.validate import coerce_training_frame
@@ -32,6 +33,7 @@ from accelml.search.trial import TrialResult
 __all__ = ["SAMPLE_ROWS", "FitResult", "encode_target", "fit_pipeline", "search_reserve"]
 
 SAMPLE_ROWS = 2000  # training rows kept for explanations, reports and monitoring
+PROFILE_ROWS = 100_000  # rows the training profile is computed on (a seeded sample beyond that)
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +169,9 @@ def fit_pipeline(
         sample_oof=oof[rows],
         extra={
             "latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms},
+            # the training data's profile, which monitoring compares new data with
+            "profile": build_profile(_at_most(frame, PROFILE_ROWS, config.seed), schema,
+                                     _at_most(oof[folds.oof_rows], PROFILE_ROWS, config.seed)),
             **({"constraints": {"max_latency_ms": config.max_latency_ms, "max_size_mb": config.max_size_mb},
                 "costs": costs} if constraints.active else {}),
         },
@@ -180,6 +185,14 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     h.update("\x1f".join(map(str, frame.columns)).encode())
     return h.hexdigest()
+
+
+def _at_most(rows: Any, n: int, seed: int) -> Any:
+    """``rows`` (a frame or an array), or a seeded sample of ``n`` of them in their order."""
+    if len(rows) <= n:
+        return rows
+    keep = np.sort(np.random.default_rng(seed).choice(len(rows), n, replace=False))
+    return rows.iloc[keep] if isinstance(rows, pd.DataFrame) else rows[keep]
 
 
 def _classes(y: pd.Series) -> list[Any]:

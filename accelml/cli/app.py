@@ -9,12 +9,15 @@ import typer
 from accelml.cli.demo import demo
 from accelml.cli.errors import guarded
 from accelml.cli.explain import explain
+from accelml.cli.export import export
 from accelml.cli.fit import fit
 from accelml.cli.info import info
 from accelml.cli.leaderboard import leaderboard
 from accelml.cli.logs import configure_logging
+from accelml.cli.monitor import monitor
 from accelml.cli.predict import predict
 from accelml.cli.report import report
+from accelml.cli.serve import serve
 
 __all__ = ["app", "main"]
 
@@ -33,6 +36,9 @@ for name, command in (
     ("info", info),
     ("explain", explain),
     ("report", report),
+    ("serve", serve),
+    ("monitor", monitor),
+    ("export", export),
     ("demo", demo),
 ):
     app.command(name)(guarded(command))

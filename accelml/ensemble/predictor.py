@@ -25,10 +25,15 @@ class Member:
     preprocessors: list[Preprocessor]
     models: list[Model]
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: pd.DataFrame, transformed: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        """Average of the fold models; ``transformed`` caches each preprocessor's output (members of one family kind
+        share their fold preprocessors, so the ensemble transforms each once)."""
+        transformed = {} if transformed is None else transformed
         out = None
         for pre, model in zip(self.preprocessors, self.models):
-            p = predict_outputs(model, pre.transform(X))
+            if id(pre) not in transformed:
+                transformed[id(pre)] = pre.transform(X)
+            p = predict_outputs(model, transformed[id(pre)])
             out = p if out is None else out + p
         return out / len(self.models)
 
@@ -39,9 +44,10 @@ class Ensemble:
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification) or values (regression) for already validated rows."""
+        transformed: dict[int, np.ndarray] = {}
         out = None
         for m in self.members:
-            p = m.weight * m.predict(X)
+            p = m.weight * m.predict(X, transformed)
             out = p if out is None else out + p
         return out
 

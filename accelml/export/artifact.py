@@ -240,12 +240,16 @@ def load_artifact(path: Path) -> Any:
                              tasks=[schema.task])
 
     members = []
+    shared: dict[str, Preprocessor] = {}  # identical fold preprocessing is one object, so it is applied once
     for entry in manifest["ensemble"]["members"]:
         cls = MODELS[entry["model"]]
         pres, models = [], []
         for k in range(entry["folds"]):
             fold = path / entry["path"] / f"fold_{k}"
-            pres.append(Preprocessor.from_dict(json.loads((fold / "preprocessor.json").read_text()), schema))
+            text = (fold / "preprocessor.json").read_text()
+            if text not in shared:
+                shared[text] = Preprocessor.from_dict(json.loads(text), schema)
+            pres.append(shared[text])
             models.append(cls.load(fold))
         members.append(Member(entry["name"], entry["model"], entry["weight"], pres, models))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from accelml.monitor.drift import check_drift
 from accelml.monitor.log import PredictionLog
+from accelml.monitor.model_check import check_model_drift
 from accelml.monitor.profile import build_profile, model_profile
 from accelml.monitor.report import DriftReport
 from accelml.monitor.thresholds import DriftThresholds
@@ -16,5 +17,6 @@ __all__ = [
     "RollingWindow",
     "build_profile",
     "check_drift",
+    "check_model_drift",
     "model_profile",
 ]

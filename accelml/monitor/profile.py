@@ -31,7 +31,8 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
     Args:
         frame: Training rows as given (raw values; extra columns such as the target are ignored).
         schema: The model's schema; only its feature columns present in ``frame`` are profiled.
-        predictions: The model's output on these rows: probabilities ``(n, K)`` or values ``(n,)``.
+        predictions: The model's output on these rows, or on those of them it has out-of-fold output for:
+            probabilities ``(m, K)`` or values ``(m,)``; only its distribution is kept.
 
     Returns:
         A JSON-able dict with ``format``, ``n_rows``, ``task``, ``columns`` (name → summary) and ``prediction``.
@@ -56,7 +57,7 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
         columns[spec.name] = {"role": spec.role.value, "kind": kind, **summary}
     return {
         "format": PROFILE_FORMAT,
-        "n_rows": int(len(frame)),
+        "n_rows": len(frame),
         "task": schema.task,
         "columns": columns,
         "prediction": None if predictions is None else prediction_summary(predictions, schema),

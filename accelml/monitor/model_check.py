@@ -1,0 +1,70 @@
+"""Check new data against a fitted model: its stored profile, its predictions on the data, and labels if any."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from accelml.exceptions import DataError
+from accelml.monitor.drift import check_drift
+from accelml.monitor.profile import model_profile
+from accelml.monitor.report import DriftReport
+from accelml.monitor.thresholds import DriftThresholds
+
+__all__ = ["check_model_drift"]
+
+logger = logging.getLogger(__name__)
+
+
+def check_model_drift(
+    automl: Any,
+    new_frame: pd.DataFrame,
+    *,
+    labels: str | None = None,
+    thresholds: DriftThresholds | Mapping[str, Any] | None = None,
+) -> DriftReport:
+    """Drift of ``new_frame`` against the model's training profile, with prediction drift and, given the name of a
+    label column, the model's metric on the new rows against its validation score.
+
+    Values that do not parse as their column's type are counted as schema breaks and predicted as missing; when a
+    feature column is absent altogether the model cannot predict, so the report has no prediction drift.
+
+    Args:
+        automl: A fitted :class:`accelml.AutoML` (or its ``result_``).
+        new_frame: The new rows.
+        labels: Column of ``new_frame`` holding the true targets, if they have arrived.
+        thresholds: See :class:`DriftThresholds`.
+
+    Raises:
+        DataError: ``labels`` names no column of ``new_frame``.
+    """
+    from accelml.schema.validate import coerce_training_frame
+
+    result = getattr(automl, "result_", automl)
+    schema = result.schema
+    if labels is not None and labels not in new_frame.columns:
+        raise DataError(f"the new data has no label column {labels!r}; its columns are "
+                        f"{', '.join(map(repr, list(new_frame.columns)[:20]))}")
+    predictions = None
+    notes = []
+    absent = [c.name for c in schema.features if c.name not in new_frame.columns]
+    if absent:
+        notes.append(f"no prediction drift or metric: the model cannot predict without column(s) {', '.join(absent)}")
+    else:
+        features = coerce_training_frame(new_frame[[c.name for c in schema.features]], schema)
+        predictions = result.ensemble.predict(features)
+    report = check_drift(
+        model_profile(result),
+        new_frame,
+        schema,
+        predictions=predictions,
+        labels=new_frame[labels] if labels is not None and predictions is not None else None,
+        metric=result.metric,
+        thresholds=thresholds,
+        reference_score=result.val_score,
+    )
+    report.notes.extend(notes)
+    return report

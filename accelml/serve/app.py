@@ -1,0 +1,109 @@
+"""The app factory: load the model once, then assemble the routers, the error handlers and the middleware."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from accelml.serve._deps import require_serve
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def _load(model: Any) -> tuple[Any, str | None, dict[str, Any] | None]:
+    """The fitted AutoML, where it came from, and its manifest (for a folder)."""
+    from accelml.automl import AutoML, load
+    from accelml.exceptions import NotFittedError
+
+    if isinstance(model, AutoML):
+        if not hasattr(model, "result_"):
+            raise NotFittedError("this AutoML is not fitted yet; fit it (or accelml.load a model) before serving it")
+        return model, None, None
+    from accelml.export.artifact import read_manifest
+
+    path = Path(model)
+    manifest = read_manifest(path)
+    return load(path), str(path), manifest
+
+
+def create_app(
+    model: Any,
+    *,
+    max_body_bytes: int = 1_000_000,
+    max_rows: int = 10_000,
+    prediction_log: str | Path | None = None,
+    log_rows: int = 100_000,
+    window: int = 1000,
+) -> Any:
+    """A FastAPI app that serves one model.
+
+    Endpoints: ``POST /predict``, ``GET /health``, ``GET /metadata``, ``GET /metrics`` (Prometheus), ``GET /monitor``
+    (drift of recent requests) and the OpenAPI documentation at ``/docs``.
+
+    Args:
+        model: A model folder written by :meth:`accelml.AutoML.save`, or a fitted :class:`accelml.AutoML`.
+        max_body_bytes: Largest request body accepted; larger ones get 413.
+        max_rows: Most rows per prediction request; more get 413.
+        prediction_log: SQLite file logging every predicted row, or ``None`` for no log.
+        log_rows: Rows the prediction log keeps (oldest deleted first).
+        window: Recent request rows kept for ``GET /monitor``.
+
+    Raises:
+        AccelMLError: The ``serve`` extra is not installed (the message gives the install command).
+        ArtifactError: The folder is not a loadable model.
+        ConfigError: A limit is not a positive whole number, or the prediction log cannot be opened.
+
+    Example:
+        >>> from fastapi.testclient import TestClient  # doctest: +SKIP
+        >>> client = TestClient(create_app("model/"))  # doctest: +SKIP
+        >>> client.post("/predict", json={"records": [{"x": 1.0}]}).json()["predictions"]  # doctest: +SKIP
+        ['yes']
+    """
+    require_serve()
+    from fastapi import FastAPI
+
+    from accelml._version import __version__
+    from accelml.serve.errors import install_error_handlers
+    from accelml.serve.metadata import describe_model
+    from accelml.serve.metrics import ServiceMetrics
+    from accelml.serve.middleware import ObserveRequests
+    from accelml.serve.openapi import request_body_docs
+    from accelml.serve.routes import health, metadata, metrics, monitor
+    from accelml.serve.routes.predict import predict_router
+    from accelml.serve.service import ModelService
+    from accelml.serve.settings import ServiceSettings
+
+    settings = ServiceSettings(max_body_bytes=max_body_bytes, max_rows=max_rows, log_rows=log_rows, window=window,
+                               prediction_log=str(prediction_log) if prediction_log is not None else None)
+    automl, source, manifest = _load(model)
+    service = ModelService(automl, settings, source=source, manifest=manifest)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        yield
+        service.close()
+
+    schema = service.schema
+    app = FastAPI(
+        title="accelml model server",
+        version=__version__,
+        description=(
+            f"A {schema.task} model predicting {schema.target!r} from {len(schema.features)} columns"
+            + (f" ({source})" if source else "") + "."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.metrics = ServiceMetrics()
+    app.state.metadata = describe_model(service)
+    app.include_router(predict_router(request_body_docs(schema, service.result.sample, settings.max_rows)))
+    for module in (health, metadata, metrics, monitor):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(ObserveRequests, metrics=app.state.metrics)
+    logger.info("serving %s (%s, %d features)", source or "an in-memory model", schema.task, len(schema.features))
+    return app

@@ -1,0 +1,67 @@
+"""What ``GET /metadata`` says about the model: schema, task, metric, versions, ensemble and leaderboard."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+from accelml._version import __version__
+from accelml.monitor.report import json_safe
+
+__all__ = ["describe_model"]
+
+LEADERBOARD_ROWS = 10
+
+
+def _installed(names: tuple[str, ...]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def describe_model(service: Any) -> dict[str, Any]:
+    """The metadata of the model that ``service`` (a :class:`~accelml.serve.service.ModelService`) serves."""
+    from accelml.export.artifact import LIBRARIES
+
+    result, schema, manifest = service.result, service.schema, service.manifest or {}
+    board = service.automl.leaderboard().head(LEADERBOARD_ROWS)
+    settings = service.settings
+    return json_safe(
+        {
+            "model": {
+                "source": service.source,
+                "task": schema.task,
+                "target": schema.target,
+                "classes": schema.classes,
+                "metric": {"name": result.metric.name, "greater_is_better": result.metric.greater_is_better},
+                "val_score": result.val_score,
+                "n_rows": result.n_rows,
+                "n_splits": result.n_splits,
+                "fit_seconds": result.fit_seconds,
+                "created": manifest.get("created"),
+            },
+            "features": [
+                {"name": c.name, "role": c.role.value, "dtype": c.dtype, "missing_fraction": c.missing_fraction}
+                for c in schema.features
+            ],
+            "ignored_columns": [{"name": c.name, "role": c.role.value} for c in schema.columns
+                                if not c.role.is_feature],
+            "ensemble": [{"name": m.name, "family": m.model, "weight": m.weight, "folds": len(m.models)}
+                         for m in result.ensemble.members],
+            "leaderboard": board.to_dict(orient="records"),
+            "versions": {
+                "serving": {"accelml": __version__, "python": platform.python_version(),
+                            "libraries": _installed(LIBRARIES)},
+                "trained_with": {"accelml": manifest.get("accelml_version"), "python": manifest.get("python"),
+                                 "libraries": manifest.get("libraries")} if manifest else None,
+            },
+            "limits": {"max_body_bytes": settings.max_body_bytes, "max_rows": settings.max_rows},
+            "monitoring": {"window": settings.window, "prediction_log": settings.prediction_log,
+                           "log_rows": settings.log_rows if settings.prediction_log else None},
+        }
+    )

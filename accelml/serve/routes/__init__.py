@@ -1,0 +1,1 @@
+"""One router per resource: predictions, health, model metadata, Prometheus metrics, drift monitoring."""

@@ -1,0 +1,41 @@
+"""Response bodies as pydantic models, for the OpenAPI documentation at ``/docs``.
+
+The endpoints build plain dicts (faster than validating every response); these models describe what they hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["ErrorResponse", "HealthResponse", "PredictResponse", "RowWarning"]
+
+
+class RowWarning(BaseModel):
+    column: str = Field(description="The column the warning is about.")
+    kind: str = Field(description="missing, unseen_category or unknown_value.")
+    message: str
+
+
+class PredictResponse(BaseModel):
+    predictions: list[Any] = Field(description="One class label (classification) or value (regression) per row.")
+    probabilities: list[dict[str, float]] | None = Field(
+        None, description="With proba: one {class label: probability} object per row."
+    )
+    warnings: list[list[RowWarning]] = Field(description="Per row, what the prediction could not use (often none).")
+    n_rows: int
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What is wrong and how to fix it.")
+    request_id: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: str
+    task: str
+    model: str | None
+    uptime_s: float
+    accelml_version: str

@@ -1,0 +1,103 @@
+"""The model behind the server: validate rows, predict, warn per row, and remember them for monitoring."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accelml.monitor import PredictionLog, RollingWindow, check_drift, model_profile
+from accelml.schema.validate import validate_frame
+from accelml.serve.row_checks import known_values, row_warnings
+from accelml.serve.settings import ServiceSettings
+
+__all__ = ["ModelService"]
+
+logger = logging.getLogger(__name__)
+
+
+class ModelService:
+    """A loaded model with what serving it needs: known categories, the training profile, the window and the log.
+
+    Args:
+        automl: A fitted :class:`accelml.AutoML`.
+        settings: The server's settings.
+        source: Where the model was loaded from (shown in ``/health`` and ``/metadata``), if from a folder.
+        manifest: The artifact's manifest, when loaded from a folder.
+    """
+
+    def __init__(self, automl: Any, settings: ServiceSettings, *, source: str | None = None,
+                 manifest: dict[str, Any] | None = None):
+        self.automl = automl
+        self.result = automl.result_
+        self.schema = self.result.schema
+        self.task = self.schema.task
+        self.settings = settings
+        self.source = source
+        self.manifest = manifest
+        self.started = time.time()
+        self.classes = np.array(self.schema.classes, dtype=object) if self.schema.classes else None
+        self.class_keys = [str(c) for c in self.schema.classes] if self.schema.classes else []
+        self.known = known_values(p for m in self.result.ensemble.members for p in m.preprocessors)
+        self.profile = model_profile(self.result)
+        self.window = RollingWindow(settings.window)
+        self.log = PredictionLog(settings.prediction_log, settings.log_rows) if settings.prediction_log else None
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    def predict(self, frame: pd.DataFrame, *, proba: bool, request_id: str | None = None,
+                records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Predict the rows of ``frame`` (raw request values).
+
+        Raises:
+            SchemaError: A column is missing or a value does not fit its column's type.
+        """
+        validated = validate_frame(frame, self.schema, source="request")
+        outputs = self.result.ensemble.predict(validated)
+        if self.is_classifier:
+            predictions = self.classes[np.argmax(outputs, axis=1)].tolist()
+        else:
+            outputs = np.asarray(outputs, dtype=np.float64)
+            predictions = outputs.tolist()
+        response: dict[str, Any] = {"predictions": predictions}
+        probabilities = None
+        if proba:
+            probabilities = [dict(zip(self.class_keys, row)) for row in outputs.tolist()]
+            response["probabilities"] = probabilities
+        response["warnings"] = row_warnings(validated, self.schema, self.known)
+        response["n_rows"] = len(frame)
+
+        offset = 0
+        if records is None:  # a CSV body: only the rows that the window and the log keep become records
+            offset = max(0, len(frame) - max(self.settings.window, self.settings.log_rows if self.log else 0))
+            records = frame.iloc[offset:].to_dict("records")
+        self.window.add(records, outputs[offset:])
+        if self.log is not None:
+            try:
+                self.log.write(request_id, records, predictions[offset:],
+                               probabilities[offset:] if probabilities is not None else None)
+            except Exception:  # the prediction is made; a full disk must not turn it into an error
+                logger.exception("could not write to the prediction log %s", self.log.path)
+        return response
+
+    def drift_report(self) -> Any:
+        """The :class:`~accelml.monitor.DriftReport` of the rows in the window, or ``None`` before any request."""
+        rows, outputs = self.window.snapshot()
+        return check_drift(self.profile, rows, self.schema, predictions=outputs) if len(rows) else None
+
+    def drift(self) -> dict[str, Any]:
+        """Drift of the rows in the window against the training profile, as JSON data."""
+        window = {"window_rows": len(self.window), "window_size": self.window.size, "rows_seen": self.window.total}
+        report = self.drift_report()
+        if report is None:
+            return {"status": "no_data", "summary": "no prediction requests yet", **window}
+        return {**report.to_dict(), **window}
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
