@@ -36,9 +36,10 @@ PEERS = BENCH / "peers"
 # The summary, the report and the peers' restated metrics live beside the peer runners.
 sys.path.insert(0, str(PEERS))
 
-import compare_report  # noqa: E402
-import compare_stats  # noqa: E402
-import scoring  # noqa: E402
+import compare_report
+import compare_stats
+import scoring
+
 CACHE = BENCH / ".cache"
 DEFAULT_DATASETS = (
     "blood_transfusion", "credit_approval", "kr_vs_kp", "credit_data", "spambase", "adult",  # binary
@@ -155,7 +156,11 @@ def run_framework(fw: Framework, name: str, entry: dict[str, Any], split: dict[s
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
+        try:
+            stdout, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # a descendant in another session still holds the pipes
+            proc.kill()
+            stdout, stderr = "", ""
         row.update(status="timeout", error=f"killed after {timeout:.0f} s", stderr_tail=_tail(stderr))
     else:
         result = _parse(stdout, marker)
@@ -254,7 +259,7 @@ def peer_version(fw: Framework) -> str | None:
         return None
     code = f"from importlib.metadata import version; print(version({fw.package!r}))"
     out = subprocess.run([str(fw.python), "-c", code], capture_output=True, text=True, timeout=60,
-                         env=_child_env(fw))
+                         env=_child_env(fw), check=False)
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
@@ -293,8 +298,10 @@ def other_benchmarks() -> list[str]:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except (OSError, ValueError):
             continue
-        if pid not in mine and any(s in cmd for s in ("run_bench.py", "compare.py", "run_flaml.py",
-                                                      "run_autogluon.py")) and "python" in cmd:
+        words = cmd.split()
+        # Any Python running a script of bench/ (run_bench.py, compare.py, the peer runners, build_portfolio.py...).
+        if pid not in mine and words and "python" in Path(words[0]).name and any(
+                "bench/" in w and w.endswith(".py") for w in words[1:3]):
             found.append(f"{pid}: {cmd[:160]}")
     return found
 

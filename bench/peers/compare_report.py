@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from compare_stats import TIE_REL
@@ -41,7 +42,7 @@ def _row_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         ok = row.get("status") == "ok"
         status = ("ok" if ok else f"{row.get('status')}: {_short(row.get('error', ''))}") + \
             (" (cached)" if row.get("cached") else "")
-        test = _fmt(row.get("test_score")) if ok else ""
+        test = _fmt(row.get("test_score"), 5) if ok else ""
         lines.append([
             row["dataset"], _metric(row), row["framework"], f"**{test}**" if best and ok else test,
             f"{rank:g}" if rank is not None else "",
@@ -72,7 +73,7 @@ def _score_matrix(rows: list[dict[str, Any]], frameworks: list[str], summary: di
             elif row.get("status") != "ok":
                 cells.append(str(row.get("status")))
             else:
-                text = _fmt(row["test_score"])
+                text = _fmt(row["test_score"], 5)
                 cells.append(f"**{text}**" if ranks.get(fw, {}).get("rank") == best else text)
         lines.append(cells)
     return _table(["dataset", "metric", *frameworks], lines)
@@ -108,13 +109,13 @@ def markdown_report(rows: list[dict[str, Any]], info: dict[str, Any], args: dict
         "",
         f"- date: {info['date']}",
         f"- frameworks: {fw_versions} (accelml git {info['accelml_git']})",
-        f"- machine: {info['processor']}, {info['cpu_count']} CPUs ({info['cpu_affinity']} usable), "
+        (f"- machine: {info['processor']}, {info['cpu_count']} CPUs ({info['cpu_affinity']} usable), "
         f"{info['memory_gb']} GB RAM, GPU: {info['gpu'] or 'none'}; {info['platform']}, Python {info['python']}; "
-        f"load average at start {info['load_avg_at_start']}",
+        f"load average at start {info['load_avg_at_start']}"),
         f"- accelml's libraries: {libs}",
-        f"- settings: cores={args['jobs']} for every framework, seed={args['seed']}, frameworks run one after "
+        (f"- settings: cores={args['jobs']} for every framework, seed={args['seed']}, frameworks run one after "
         f"another; child timeout {args['child_timeout_s']:g} s; peer results reused from the cache: "
-        f"{'yes' if args['reuse_peers'] else 'no'}",
+        f"{'yes' if args['reuse_peers'] else 'no'}"),
         f"- datasets ranked: {len(summary['datasets'])}/{len(args['datasets'])}",
         "",
         "## Summary",
@@ -131,22 +132,22 @@ def markdown_report(rows: list[dict[str, Any]], info: dict[str, Any], args: dict
         "",
         "## Definitions",
         "",
-        "- `test`: the dataset's conventional metric on the held-out test set (the official test file where one "
+        ("- `test`: the dataset's conventional metric on the held-out test set (the official test file where one "
         "exists, else a seeded 75/25 split, stratified for classification), the same files for every framework; "
         "↑/↓ says which direction is better; the best per dataset is in bold. house_prices_kaggle is scored on "
-        "log(SalePrice).",
-        "- `rank`: per dataset, 1 is best; equal scores share the average rank; a crash or timeout ranks below every "
+        "log(SalePrice)."),
+        ("- `rank`: per dataset, 1 is best; equal scores share the average rank; a crash or timeout ranks below every "
         "finished run. `mean normalized`: per dataset `(score - worst) / (best - worst)` over the finished runs, "
-        "1 best, a failure 0, averaged over datasets.",
-        f"- `accelml W/T/L vs it`: datasets where accelml's test score is better / tied / worse; a tie is a relative "
+        "1 best, a failure 0, averaged over datasets."),
+        (f"- `accelml W/T/L vs it`: datasets where accelml's test score is better / tied / worse; a tie is a relative "
         f"difference below {TIE_REL:.1%} of the metric value (`|a - b| < {TIE_REL:g} × max(|a|, |b|)`); a failure "
-        f"loses to a finished run.",
-        "- `fit s`: wall time of the framework's fit call alone; `fit/limit` = fit s / time limit (above 1 overran). "
+        f"loses to a finished run."),
+        ("- `fit s`: wall time of the framework's fit call alone; `fit/limit` = fit s / time limit (above 1 overran). "
         "`predict s/1k`: one prediction call over the whole test set, per 1,000 rows; `1k batch s`: one call on "
         "1,000 sampled test rows. `peak MB`: peak RSS of the child process plus that of its largest finished "
         "descendant (ru_maxrss of RUSAGE_SELF + RUSAGE_CHILDREN), read before saving. `artifact MB`: the model "
         "in the framework's own format (accelml: the artifact folder; FLAML: the pickled AutoML object, which "
-        "keeps its training data; AutoGluon: the predictor folder).",
+        "keeps its training data; AutoGluon: the predictor folder)."),
         "- See bench/peers/README.md.",
     ]
     failed = [r for r in rows if r.get("status") != "ok"]
@@ -162,7 +163,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "n/a"
     value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return "n/a"
     if value == 0 or 0.001 <= abs(value) < 1e5:
         return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"

@@ -15,6 +15,7 @@ Definitions (also in bench/peers/README.md):
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
@@ -28,7 +29,7 @@ def _oriented(row: dict[str, Any] | None) -> float | None:
     if not row or row.get("status") != "ok" or row.get("test_score") is None:
         return None
     score = float(row["test_score"])
-    if score != score:  # nan
+    if math.isnan(score):
         return None
     return score if row["greater_is_better"] else -score
 

@@ -28,7 +28,7 @@ __all__ = ["BATCH_ROWS", "RESULT_MARKER", "Peer", "folder_mb", "main"]
 
 RESULT_MARKER = "PEER_BENCH_RESULT "
 BATCH_ROWS = 1000
-LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "torch")
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "xgboost-cpu", "catboost", "torch", "ray")
 
 
 @dataclass(frozen=True)
