@@ -128,7 +128,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
         files = [p for p in sorted(tmp.rglob("*")) if p.is_file()]
         manifest["files"] = {p.relative_to(tmp).as_posix(): _sha256(p) for p in files}
         manifest["size_bytes"] = sum(p.stat().st_size for p in files)
-        (tmp / MANIFEST).write_text(json.dumps(_finite(manifest), indent=1, default=_json_default, allow_nan=False))
+        (tmp / MANIFEST).write_text(json.dumps(finite_json(manifest), indent=1, default=_json_default, allow_nan=False))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -151,14 +151,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _finite(value: Any) -> Any:
-    """Non-finite floats as null, so that the manifest is strict JSON."""
+def finite_json(value: Any) -> Any:
+    """``value`` with non-finite floats as null (recursively), so that it is strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite_json(v) for v in value]
     return value
 
 

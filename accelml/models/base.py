@@ -21,6 +21,7 @@ from accelml.search.space import Dim
 __all__ = ["CategoricalInfo", "Model"]
 
 _SMALL_MATRIX = 200_000  # cells
+_MAX_MULTICLASS_TREES = 30_000
 
 # (indices of categorical output columns, number of codes of each)
 CategoricalInfo = tuple[list[int], list[int]]
@@ -66,6 +67,20 @@ class Model(BaseEstimator):
         """Threads worth using: one for small matrices, where OpenMP start-up and contention cost more than they give
         (measured: LightGBM on 2,400 x 5 took 0.2 s with one thread and 11 s with two on a busy 2-core machine)."""
         return 1 if X.shape[0] * X.shape[1] < _SMALL_MATRIX else self.n_jobs
+
+    def _max_rounds(self, rounds: int) -> int:
+        """Boosting rounds allowed: each round of a K-class model adds K trees, and a model of tens of thousands of
+        trees is slow to predict (letter, 26 classes: 3.5 s per 1,000 rows), which no training deadline can bound.
+
+        Example:
+            >>> model = Model(task="multiclass")
+            >>> model.n_classes_ = 26
+            >>> model._max_rounds(3000), Model(task="binary")._max_rounds(3000)
+            (1153, 3000)
+        """
+        if self.task != "multiclass" or not getattr(self, "n_classes_", 0):
+            return rounds
+        return min(rounds, max(300, _MAX_MULTICLASS_TREES // self.n_classes_))
 
     def _deadline(self, deadline: Deadline | None) -> Deadline:
         return deadline if deadline is not None else Deadline.never()

@@ -93,7 +93,7 @@ class CatBoostModel(Model):
         self._start_fit(X, y)
         self.cat_features_ = list(categorical[0]) if categorical else []
         p = self._params()
-        n_rounds = int(p.pop("n_estimators"))
+        n_rounds = self._max_rounds(int(p.pop("n_estimators")))
         patience = int(p.pop("early_stopping_rounds"))
         self.estimator_ = self._estimator(self._threads(X), **p, iterations=n_rounds)
         stop = _StopAtDeadline(self._deadline(deadline))

@@ -71,7 +71,7 @@ class LightGBMModel(Model):
 
         self._start_fit(X, y)
         p = self._params()
-        n_rounds = int(p.pop("n_estimators"))
+        n_rounds = self._max_rounds(int(p.pop("n_estimators")))
         patience = int(p.pop("early_stopping_rounds"))
         if p.get("bagging_fraction", 1.0) < 1.0:
             p["bagging_freq"] = 1
@@ -93,7 +93,11 @@ class LightGBMModel(Model):
         if eval_set is not None:
             valid_sets = [lgb.Dataset(eval_set[0], label=eval_set[1], reference=train)]
             callbacks.append(lgb.early_stopping(patience, first_metric_only=True, verbose=False))
-        self.booster_ = lgb.train(params, train, num_boost_round=n_rounds, valid_sets=valid_sets, callbacks=callbacks)
+        # keep_training_booster: no round trip through the model's text form at the end (seconds for large models)
+        self.booster_ = lgb.train(
+            params, train, num_boost_round=n_rounds, valid_sets=valid_sets, callbacks=callbacks,
+            keep_training_booster=True,
+        )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         self.rounds_used_ = self.best_iteration_
         self.stopped_by_deadline_ = stop.fired

@@ -75,7 +75,7 @@ class XGBoostModel(Model):
         self.feature_types_ = ["c" if i in cats else "q" for i in range(X.shape[1])]
         self.threads_ = self._threads(X)
         p = self._params()
-        n_rounds = int(p.pop("n_estimators"))
+        n_rounds = self._max_rounds(int(p.pop("n_estimators")))
         patience = int(p.pop("early_stopping_rounds"))
         params = {
             **p,

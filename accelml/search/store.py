@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from accelml.exceptions import ConfigError
+from accelml.export.artifact import finite_json as _finite
 from accelml.search.evaluate import FittedTrial
 from accelml.search.trial import TrialResult, TrialSpec
 
@@ -101,12 +102,3 @@ class TrialStore:
             out.append(fitted)
         return out
 
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
