@@ -24,6 +24,7 @@ from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.monitor import build_profile
 from accelml.profiling import DataIssue, check_data
 from accelml.schema import Schema, infer_schema
+from accelml.schema.infer import class_labels
 from accelml.schema.validate import coerce_training_frame
 from accelml.search.folds import FoldCache, make_splits
 from accelml.search.loop import SearchProgress, available_models, run_search
@@ -112,7 +113,7 @@ def fit_pipeline(
         n_splits = state["n_splits"]  # the folds of the recorded trials, whatever the new time limit
     schema = infer_schema(frame, target, task=config.task, roles=config.roles)
     frame, issues = check_data(frame, schema)
-    schema.classes = _classes(frame[target]) if schema.task != "regression" else None
+    schema.classes = class_labels(frame[target]) if schema.task != "regression" else None  # after rows dropped
     X = coerce_training_frame(frame, schema)
     y = encode_target(frame[target], schema)
 
@@ -193,11 +194,3 @@ def _at_most(rows: Any, n: int, seed: int) -> Any:
         return rows
     keep = np.sort(np.random.default_rng(seed).choice(len(rows), n, replace=False))
     return rows.iloc[keep] if isinstance(rows, pd.DataFrame) else rows[keep]
-
-
-def _classes(y: pd.Series) -> list[Any]:
-    values = [_plain(v) for v in pd.unique(y.dropna())]
-    try:
-        return sorted(values)
-    except TypeError:  # mixed types: order by their text
-        return sorted(values, key=str)

@@ -64,8 +64,9 @@ def evaluate_dataset(name: str, entry: dict[str, Any], configs: list[dict[str, A
     from accelml.data import read_table
     from accelml.metrics import get_metric
     from accelml.profiling import check_data
-    from accelml.run import _classes, encode_target
+    from accelml.run import encode_target
     from accelml.schema import coerce_training_frame, infer_schema
+    from accelml.schema.infer import class_labels
     from accelml.search.evaluate import evaluate_trial
     from accelml.search.folds import FoldCache, make_splits
     from accelml.search.trial import TrialSpec
@@ -77,7 +78,7 @@ def evaluate_dataset(name: str, entry: dict[str, Any], configs: list[dict[str, A
         frame = frame.sample(args.max_rows, random_state=args.seed)
     schema = infer_schema(frame, target, task=entry["task"])
     frame, _ = check_data(frame, schema)
-    schema.classes = _classes(frame[target]) if schema.task != "regression" else None
+    schema.classes = class_labels(frame[target]) if schema.task != "regression" else None
     X = coerce_training_frame(frame, schema)
     y = encode_target(frame[target], schema)
     metric = get_metric(None, schema.task)

@@ -20,7 +20,7 @@ import pandas as pd
 from accelml.exceptions import ConfigError, DataError
 from accelml.schema.schema import TASKS, ColumnRole, ColumnSpec, Schema
 
-__all__ = ["infer_role", "infer_schema", "infer_task"]
+__all__ = ["class_labels", "infer_role", "infer_schema", "infer_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +243,15 @@ def _require_two_values(y: pd.Series, values: pd.Series, n_unique: int) -> None:
         raise DataError(f"target column '{y.name}' has no values (all missing); nothing to learn")
     if n_unique == 1:
         raise DataError(f"target column '{y.name}' has a single value ({values.iloc[0]!r}); nothing to learn")
+
+
+def class_labels(y: pd.Series) -> list[Any]:
+    """The distinct non-missing labels of a classification target as plain, sorted Python values.
+
+    >>> class_labels(pd.Series([1.0, 0.0, None, 1.0]))
+    [0, 1]
+    """
+    return _plain_sorted(y.dropna().unique())
 
 
 def _plain_sorted(values: Any) -> list[Any]:
