@@ -37,6 +37,11 @@ class AutoML(BaseEstimator):
             continue the search with more time and a crash loses at most the trial in flight; ``None``: not recorded.
         refit_full: Refit the final ensemble's members on all rows (one model each instead of one per fold): a
             lighter artifact and faster predictions; a fifth of the time limit is kept for it.
+        stacking: Add a second layer (LightGBM on the columns plus the best models' out-of-fold outputs) when
+            validation is k-fold and there are no deployment constraints; greedy selection uses it only if it helps.
+        workers: Trials run at once, each in a worker process with ``n_jobs // workers`` threads; ``None`` chooses:
+            one per core on small tables with a time limit of 30 s or more (where one model cannot use several
+            cores), else one. More than one worker makes the tuning order depend on which trial finishes first.
 
     Example:
         >>> import accelml
@@ -62,6 +67,8 @@ class AutoML(BaseEstimator):
         max_latency_ms: float | None = None,
         max_size_mb: float | None = None,
         work_dir: str | Path | None = None,
+        stacking: bool = True,
+        workers: int | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -76,6 +83,8 @@ class AutoML(BaseEstimator):
         self.max_latency_ms = max_latency_ms
         self.max_size_mb = max_size_mb
         self.work_dir = work_dir
+        self.stacking = stacking
+        self.workers = workers
 
     def _config(self) -> FitConfig:
         return FitConfig(
@@ -91,6 +100,8 @@ class AutoML(BaseEstimator):
             refit_full=self.refit_full,
             max_latency_ms=self.max_latency_ms,
             max_size_mb=self.max_size_mb,
+            stacking=self.stacking,
+            workers=self.workers,
         )
 
     # ------------------------------------------------------------------ fit
@@ -249,6 +260,8 @@ def load(path: str | Path) -> AutoML:
         refit_full=config.refit_full,
         max_latency_ms=config.max_latency_ms,
         max_size_mb=config.max_size_mb,
+        stacking=config.stacking,
+        workers=config.workers,
     )
     automl.result_ = result
     return automl

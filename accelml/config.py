@@ -26,6 +26,8 @@ class FitConfig:
     refit_full: bool = False  # refit the ensemble's members on all rows: lighter and faster to predict
     max_latency_ms: float | None = None  # deployment constraints on the final model (see ensemble/constraints.py)
     max_size_mb: float | None = None
+    stacking: bool = True  # a second layer on the best models' out-of-fold outputs when k-fold leaves time for it
+    workers: int | None = None  # trials run at once in worker processes; None: chosen from the data and the budget
 
     def __post_init__(self) -> None:
         if self.task is not None and self.task not in TASKS:
@@ -42,6 +44,8 @@ class FitConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"{name} must be a positive number; got {value}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be a positive number of processes (or None to choose); got {self.workers}")
         if self.n_jobs == 0 or self.n_jobs < -1:
             raise ConfigError(f"n_jobs must be -1 (all cores) or a positive number; got {self.n_jobs}")
 

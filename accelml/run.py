@@ -20,6 +20,7 @@ from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import refit_full
+from accelml.ensemble.stack import fit_stacker
 from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.monitor import build_profile
 from accelml.profiling import DataIssue, check_data
@@ -27,11 +28,11 @@ from accelml.schema import Schema, infer_schema
 from accelml.schema.infer import class_labels
 from accelml.schema.validate import coerce_training_frame
 from accelml.search.folds import FoldCache, make_splits
-from accelml.search.loop import SearchProgress, available_models, run_search
+from accelml.search.loop import SearchProgress, available_models, default_workers, run_search
 from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult
 
-__all__ = ["SAMPLE_ROWS", "FitResult", "encode_target", "fit_pipeline", "search_reserve"]
+__all__ = ["SAMPLE_ROWS", "FitResult", "encode_target", "fit_pipeline", "search_reserve", "stack_reserve"]
 
 SAMPLE_ROWS = 2000  # training rows kept for explanations, reports and monitoring
 PROFILE_ROWS = 100_000  # rows the training profile is computed on (a seeded sample beyond that)
@@ -53,7 +54,8 @@ class FitResult:
     config: FitConfig
     fit_seconds: float
     n_rows: int
-    n_splits: int
+    n_splits: int  # folds per repeat (1: one holdout split)
+    n_repeats: int = 1  # times k-fold was repeated with fresh shuffles
     sample: pd.DataFrame | None = None  # up to SAMPLE_ROWS training rows as given (target included), seeded
     sample_oof: np.ndarray | None = None  # the ensemble's out-of-fold output on those rows (never trained on them)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +71,15 @@ def search_reserve(time_limit: float | None, refit_full: bool = False, constrain
     if time_limit is None:
         return 0.0
     return 0.04 * time_limit + 0.5 + (0.2 * time_limit if refit_full else 0.0) + (0.05 * time_limit if constrained else 0.0)
+
+
+def stack_reserve(time_limit: float | None) -> float:
+    """Seconds kept back from the search for the stacking layer (one LightGBM trial on every fold).
+
+    >>> stack_reserve(60), stack_reserve(None)
+    (6.0, 0.0)
+    """
+    return 0.0 if time_limit is None else 0.1 * time_limit
 
 
 def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
@@ -105,12 +116,13 @@ def fit_pipeline(
 
     frame = read_table(data)
     fingerprint = data_fingerprint(frame)
-    n_splits = config.n_splits
+    n_splits, n_repeats = config.n_splits, None
     if store is not None and resume:
         state = store.state()
         if state.get("fingerprint") != fingerprint:
             raise DataError(f"the data differs from the data of the run in '{store.folder}'; resume it with the same data")
-        n_splits = state["n_splits"]  # the folds of the recorded trials, whatever the new time limit
+        # the folds of the recorded trials, whatever the new time limit
+        n_splits, n_repeats = state["n_splits"], state.get("n_repeats", 1)
     schema = infer_schema(frame, target, task=config.task, roles=config.roles)
     frame, issues = check_data(frame, schema)
     schema.classes = class_labels(frame[target]) if schema.task != "regression" else None  # after rows dropped
@@ -119,37 +131,51 @@ def fit_pipeline(
 
     chosen = get_metric(metric if metric is not None else config.metric, schema.task)
     reason = choice_reason(chosen, schema.task, user_given=metric is not None or config.metric is not None)
-    splits = make_splits(y, schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit)
+    splits = make_splits(y, schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
+                         n_repeats=n_repeats)
+    folds = FoldCache(X, y, splits, schema, seed=config.seed)
+    n_repeats = folds.n_repeats
     if store is not None and not resume:
         store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
-                     "n_splits": len(splits), "data": str(data) if isinstance(data, (str, Path)) else None})
-    folds = FoldCache(X, y, splits, schema, seed=config.seed)
-    logger.info("%d rows, %d features, task %s, metric %s, %d split(s)", len(y), len(schema.features), schema.task,
-                chosen.name, len(splits))
+                     "n_splits": len(splits) // n_repeats, "n_repeats": n_repeats,
+                     "data": str(data) if isinstance(data, (str, Path)) else None})
+    logger.info("%d rows, %d features, task %s, metric %s, %d split(s) x %d repeat(s)", len(y), len(schema.features),
+                schema.task, chosen.name, len(splits) // n_repeats, n_repeats)
 
+    constraints = Constraints(config.max_latency_ms, config.max_size_mb)
+    reserve = search_reserve(config.time_limit, config.refit_full, constraints.active)
+    stacking = config.stacking and len(splits) > 1 and not constraints.active
+    n_jobs = resolve_jobs(config.n_jobs)
+    workers = config.workers or default_workers(folds, n_jobs, config.time_limit)
     trials = run_search(
         folds,
         chosen,
         schema.task,
-        deadline.child(reserve=search_reserve(
-            config.time_limit, config.refit_full, config.max_latency_ms is not None or config.max_size_mb is not None
-        )),
+        deadline.child(reserve=reserve + (stack_reserve(config.time_limit) if stacking else 0.0)),
         models=available_models(list(config.models) if config.models else None),
         max_trials=config.max_trials,
-        n_jobs=resolve_jobs(config.n_jobs),
+        n_jobs=n_jobs,
         seed=config.seed,
         progress=progress,
         issues=issues,
         store=store,
         previous=store.load() if store is not None and resume else (),
+        workers=workers,
     )
-    constraints = Constraints(config.max_latency_ms, config.max_size_mb)
+    if stacking:
+        stacker = fit_stacker(
+            [t for t in trials if t.result.ok and t.models], folds, chosen, schema.task, deadline.child(reserve=reserve),
+            trial_id=max(t.result.spec.trial_id for t in trials) + 1, n_jobs=n_jobs, seed=config.seed,
+        )
+        if stacker is not None:
+            trials.append(stacker)
     ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, constraints)
     if config.refit_full:
         ensemble = refit_full(
             ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
-            n_jobs=resolve_jobs(config.n_jobs), seed=config.seed,
+            n_jobs=n_jobs, seed=config.seed,
         )
+    ensemble.share_preprocessors()
     rows = folds.oof_rows
     if len(rows) > SAMPLE_ROWS:
         rows = np.sort(np.random.default_rng(config.seed).choice(rows, SAMPLE_ROWS, replace=False))
@@ -165,7 +191,8 @@ def fit_pipeline(
         config=config,
         fit_seconds=time.monotonic() - started,
         n_rows=len(y),
-        n_splits=len(splits),
+        n_splits=len(splits) // n_repeats,
+        n_repeats=n_repeats,
         sample=frame.iloc[rows].reset_index(drop=True),
         sample_oof=oof[rows],
         extra={

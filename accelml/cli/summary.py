@@ -48,8 +48,10 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     console.print(leaderboard_table(automl.leaderboard(), metric.name, metric.greater_is_better))
     line = Text("Validation ")
     line.append(f"{metric.name}: {format_score(automl.val_score_)}", style="bold")
-    splits = automl.result_.n_splits
-    line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits} split(s))", style="dim")
+    splits = f"{automl.result_.n_splits} split(s)"
+    if automl.result_.n_repeats > 1:
+        splits += f" x {automl.result_.n_repeats} repeats"
+    line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits})", style="dim")
     console.print(line)
     latency = automl.result_.extra.get("latency")
     if latency:

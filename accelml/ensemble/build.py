@@ -35,6 +35,8 @@ def build_ensemble(
     from accelml.models import MODELS
 
     candidates = [t for t in trials if t.result.ok and t.models and t.oof is not None]
+    if constraints is not None and constraints.active:  # a stacker's cost is its inputs' too: not measured alone
+        candidates = [t for t in candidates if not t.result.extra.get("inputs")]
     if not candidates:
         failures = "; ".join(f"{t.result.spec.name}: {t.result.error}" for t in trials if t.result.error)[:500]
         raise AccelMLError(
@@ -52,7 +54,8 @@ def build_ensemble(
     def member(t: FittedTrial, weight: float) -> Member:
         kind = MODELS[t.result.spec.model].preprocessing
         pre = [folds.get(k, kind).preprocessor for k in range(len(t.models))]
-        return Member(t.result.spec.name, t.result.spec.model, weight, pre, t.models)
+        inputs = tuple(t.result.extra.get("inputs", ()))
+        return Member(t.result.spec.name, t.result.spec.model, weight, pre, t.models, inputs)
 
     costs: dict[str, dict[str, Any]] = {}
     feasible = None
@@ -76,6 +79,13 @@ def build_ensemble(
     weights, ens_loss = greedy_weights([t.oof[rows] for t in candidates], loss, feasible=feasible)
     oof = sum(weight * candidates[index].oof for index, weight in weights.items())
     members = [member(candidates[index], weight) for index, weight in weights.items()]
+    # the first-layer models a chosen stacker reads come along (weight 0 unless chosen too), and before it
+    chosen = {m.name for m in members}
+    by_name = {t.result.spec.name: t for t in candidates}
+    for name in dict.fromkeys(n for m in members for n in m.inputs):
+        if name not in chosen:
+            members.append(member(by_name[name], 0.0))
+    members.sort(key=lambda m: bool(m.inputs))
     score = -ens_loss if metric.greater_is_better else ens_loss
-    logger.info("ensemble of %s: %s=%.5f", [m.name for m in members], metric.name, score)
+    logger.info("ensemble of %s: %s=%.5f", [m.name for m in members if m.weight > 0], metric.name, score)
     return Ensemble(members), float(score), oof, costs

@@ -12,44 +12,98 @@ from accelml.features import Preprocessor
 from accelml.models import Model
 from accelml.search.evaluate import predict_outputs
 
-__all__ = ["Ensemble", "Member"]
+__all__ = ["Ensemble", "Member", "stack_features"]
 
 
 @dataclass
 class Member:
-    """One trial's fold models with the preprocessor fitted on each one's training fold."""
+    """One trial's fold models with the preprocessor fitted on each one's training fold.
+
+    A stacked member (second layer) names its ``inputs``: members whose outputs it reads as extra features after its
+    preprocessor's columns (see :func:`stack_features`).
+    """
 
     name: str
     model: str
     weight: float
     preprocessors: list[Preprocessor]
     models: list[Model]
+    inputs: tuple[str, ...] = ()
 
-    def predict(self, X: pd.DataFrame, transformed: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def predict(
+        self,
+        X: pd.DataFrame,
+        transformed: dict[int, np.ndarray] | None = None,
+        outputs: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Average of the fold models; ``transformed`` caches each preprocessor's output (members of one family kind
-        share their fold preprocessors, so the ensemble transforms each once)."""
+        share their fold preprocessors, so the ensemble transforms each once); ``outputs`` holds the outputs of the
+        members a stacked member reads."""
         transformed = {} if transformed is None else transformed
+        extra = None
+        if self.inputs:
+            if outputs is None or any(name not in outputs for name in self.inputs):
+                raise ValueError(f"{self.name} is stacked on {list(self.inputs)}: predict it through its Ensemble")
+            extra = stack_features([outputs[name] for name in self.inputs])
         out = None
         for pre, model in zip(self.preprocessors, self.models):
             if id(pre) not in transformed:
                 transformed[id(pre)] = pre.transform(X)
-            p = predict_outputs(model, transformed[id(pre)])
+            matrix = transformed[id(pre)] if extra is None else np.hstack([transformed[id(pre)], extra])
+            p = predict_outputs(model, matrix)
             out = p if out is None else out + p
         return out / len(self.models)
 
 
+def stack_features(outputs: list[np.ndarray]) -> np.ndarray:
+    """First-layer outputs as second-layer features: values for regression, the log-odds of the positive class for
+    binary, log-probabilities for multiclass (clipped, so certain predictions stay finite).
+
+    >>> stack_features([np.array([[0.5, 0.5], [0.1, 0.9]])]).round(3).tolist()
+    [[0.0], [2.197]]
+    """
+    columns = []
+    for out in outputs:
+        if out.ndim == 1:
+            columns.append(out[:, None])
+            continue
+        p = np.clip(out, 1e-6, 1 - 1e-6)
+        columns.append(np.log(p[:, 1:] / p[:, :1]) if p.shape[1] == 2 else np.log(p))
+    return np.hstack(columns)
+
+
 @dataclass
 class Ensemble:
+    """Members in an order where every stacked member comes after its inputs; members of weight 0 are there only as
+    inputs of a stacked one."""
+
     members: list[Member]
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification) or values (regression) for already validated rows."""
+        needed = {name for m in self.members if m.weight > 0 for name in m.inputs}
         transformed: dict[int, np.ndarray] = {}
+        outputs: dict[str, np.ndarray] = {}
         out = None
         for m in self.members:
-            p = m.weight * m.predict(X, transformed)
-            out = p if out is None else out + p
+            if m.weight <= 0 and m.name not in needed:
+                continue
+            outputs[m.name] = m.predict(X, transformed, outputs)
+            if m.weight > 0:
+                p = m.weight * outputs[m.name]
+                out = p if out is None else out + p
         return out
+
+    def share_preprocessors(self) -> Ensemble:
+        """Make identical fitted preprocessors one object, so that prediction applies each once (the tree kind's
+        category codes usually agree across folds when every fold saw every category). Returns self."""
+        import json
+
+        shared: dict[str, Preprocessor] = {}
+        for m in self.members:
+            m.preprocessors = [shared.setdefault(json.dumps(pre.to_dict(), sort_keys=True, default=str), pre)
+                               for pre in m.preprocessors]
+        return self
 
     @property
     def names(self) -> list[str]:

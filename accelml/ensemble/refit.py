@@ -27,7 +27,8 @@ def refit_full(
     members = []
     for member in ensemble.members:
         cls = MODELS[member.model]
-        if len(member.models) == 1 or deadline.expired():
+        # a stacked member learned from out-of-fold outputs, which only fold models give: it keeps its fold models
+        if len(member.models) == 1 or member.inputs or deadline.expired():
             members.append(member)
             continue
         if cls.preprocessing not in preprocessors:
@@ -42,5 +43,5 @@ def refit_full(
                         len(member.models))
             members.append(member)
             continue
-        members.append(Member(member.name, member.model, member.weight, [pre], [model]))
+        members.append(Member(member.name, member.model, member.weight, [pre], [model], member.inputs))
     return Ensemble(members)

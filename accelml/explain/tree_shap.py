@@ -97,7 +97,8 @@ def shap_importance(
         Columns ``feature`` and ``mean_abs_shap`` (in :func:`shap_units`; multiclass: averaged over the classes).
     """
     result = automl._result()  # NotFittedError with a hint when it is not fitted
-    members = [m for m in result.ensemble.members if m.model in TREE_FAMILIES and m.weight > 0]
+    # stacked members read other models' outputs besides the columns, so their SHAP values are not the columns'
+    members = [m for m in result.ensemble.members if m.model in TREE_FAMILIES and m.weight > 0 and not m.inputs]
     if not members:
         return None
     if len(frame) > max_rows:

@@ -90,6 +90,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
                     "weight": member.weight,
                     "folds": len(member.models),
                     "path": folder.as_posix(),
+                    "inputs": list(member.inputs),
                 }
             )
         if result.sample is not None:
@@ -117,6 +118,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             "fit_seconds": result.fit_seconds,
             "n_rows": result.n_rows,
             "n_splits": result.n_splits,
+            "n_repeats": result.n_repeats,
             "schema": result.schema.to_dict(),
             "config": result.config.to_dict(),
             "issues": [i.to_dict() for i in result.issues],
@@ -251,7 +253,8 @@ def load_artifact(path: Path) -> Any:
                 shared[text] = Preprocessor.from_dict(json.loads(text), schema)
             pres.append(shared[text])
             models.append(cls.load(fold))
-        members.append(Member(entry["name"], entry["model"], entry["weight"], pres, models))
+        members.append(Member(entry["name"], entry["model"], entry["weight"], pres, models,
+                              tuple(entry.get("inputs", ()))))
 
     trials = []
     for t in manifest["trials"]:
@@ -277,6 +280,7 @@ def load_artifact(path: Path) -> Any:
         fit_seconds=manifest["fit_seconds"],
         n_rows=manifest["n_rows"],
         n_splits=manifest["n_splits"],
+        n_repeats=manifest.get("n_repeats", 1),
         sample=sample,
         sample_oof=sample_oof,
         extra=manifest.get("extra", {}),

@@ -343,6 +343,12 @@ def export_onnx(model: Any, out: str | Path, *, force: bool = False, check_rows:
         for member in result.ensemble.members:
             entry = {"name": member.name, "family": member.model, "weight": member.weight, "folds": []}
             for k, (pre, fold_model) in enumerate(zip(member.preprocessors, member.models)):
+                if member.inputs:
+                    fold = FoldExport(member.name, member.model, k, "skipped",
+                                      reason=f"stacked on the outputs of {', '.join(member.inputs)}")
+                    export.folds.append(fold)
+                    entry["folds"].append(asdict(fold))
+                    continue
                 fold = _export_fold(member.name, member.model, k, pre, fold_model, sample, tmp, n_classes,
                                     predict_outputs, onnx)
                 export.folds.append(fold)

@@ -60,6 +60,8 @@ def choices_section(ctx: ReportContext) -> Section:
     result, metric = ctx.result, ctx.metric
     direction = "higher is better" if metric.greater_is_better else "lower is better"
     splits = (f"{result.n_splits}-fold cross-validation" if result.n_splits > 1 else "one holdout split")
+    if result.n_repeats > 1:
+        splits += f" repeated {result.n_repeats} times with fresh shuffles (each row's predictions averaged)"
     config = result.config
     budget = f"{config.time_limit:g} s" if config.time_limit else "no time limit"
     body = (

@@ -87,6 +87,7 @@ def evaluate_trial(
     y = folds.y
     n_out = len(folds.schema.classes or []) if task in ("binary", "multiclass") else 0
     oof = np.zeros((len(y), n_out)) if n_out else np.zeros(len(y))
+    counts = np.zeros(len(y))  # predictions summed into each row (repeated k-fold predicts a row once per repeat)
     models: list[Model] = []
     fit_time = predict_time = 0.0
     truncated = False
@@ -127,12 +128,13 @@ def evaluate_trial(
             fit_time += time.monotonic() - t
             truncated = truncated or model.stopped_by_deadline_
             t = time.monotonic()
-            oof[val] = predict_outputs(model, fold.X_val)
+            oof[val] += predict_outputs(model, fold.X_val)
+            counts[val] += 1
             predict_time += (time.monotonic() - t) / max(len(val), 1) * 1000
             models.append(model)
             if prune is not None and k < len(folds.splits) - 1:
-                seen = np.sort(np.concatenate([v for _, v in folds.splits[: k + 1]]))
-                partial = metric.score_from_proba(y[seen], oof[seen])
+                seen = np.flatnonzero(counts)
+                partial = metric.score_from_proba(y[seen], _average(oof[seen], counts[seen]))
                 partial_loss = -partial if metric.greater_is_better else partial
                 if np.isfinite(partial_loss) and prune(k, float(partial_loss)):
                     return record("pruned", score=float(partial), loss=float(partial_loss))
@@ -144,6 +146,7 @@ def evaluate_trial(
         return record("failed", error=f"{type(exc).__name__}: {exc}")
 
     rows = folds.oof_rows
+    oof[rows] = _average(oof[rows], counts[rows])
     score = metric.score_from_proba(y[rows], oof[rows])
     loss = -score if metric.greater_is_better else score
     if not np.isfinite(loss):
@@ -152,3 +155,8 @@ def evaluate_trial(
     fitted = record("ok", score=float(score), loss=float(loss), predict_time=predict_time)
     fitted.oof, fitted.models = oof, models
     return fitted
+
+
+def _average(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Summed predictions divided by how many were summed per row."""
+    return total / (counts[:, None] if total.ndim == 2 else counts)

@@ -1,8 +1,10 @@
 """The search loop: a fixed opening sequence (baseline, portfolio, defaults), then Optuna tuning of the most
 promising families.
 
-The sequence of trials depends only on the data, the seed and the settings, never on the clock: a run bounded by
-``max_trials`` is reproducible, and a time-limited run is a prefix of it.
+With one worker the sequence of trials depends only on the data, the seed and the settings, never on the clock: a
+run bounded by ``max_trials`` is reproducible, and a time-limited run is a prefix of it. With several workers (see
+:mod:`accelml.search.executor`) trials run side by side and are recorded as they finish, so the tuning proposals
+depend on that order too.
 """
 
 from __future__ import annotations
@@ -17,16 +19,25 @@ from typing import Any
 import numpy as np
 
 from accelml.budget import Deadline
+from accelml.exceptions import ConfigError
 from accelml.metrics import Metric
 from accelml.models import MODELS
 from accelml.search.evaluate import FittedTrial, evaluate_trial
+from accelml.search.executor import (
+    FoldPruner,
+    InlineExecutor,
+    ProcessExecutor,
+    TrialExecutor,
+    TrialOutcome,
+    plan_workers,
+)
 from accelml.search.folds import FoldCache
 from accelml.search.portfolio import load_portfolio
 from accelml.search.space import distributions, suggest
 from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult, TrialSpec
 
-__all__ = ["DEFAULT_ORDER", "SearchProgress", "available_models", "run_search"]
+__all__ = ["DEFAULT_ORDER", "SearchProgress", "available_models", "default_workers", "run_search"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +98,24 @@ def _opening(models: list[str]) -> Iterator[TrialSpec]:
             trial_id += 1
 
 
+def default_workers(folds: FoldCache, n_jobs: int, time_limit: float | None) -> int:
+    """How many trials to run at once on this data with ``n_jobs`` cores and the run's ``time_limit``: pass it as
+    :func:`run_search`'s ``workers`` (with ``n_jobs`` the cores) and each model gets ``n_jobs // workers`` threads.
+    See :func:`~accelml.search.executor.plan_workers`."""
+    workers, _ = plan_workers(len(folds.y), len(folds.schema.features), n_jobs, time_limit)
+    return workers
+
+
+@dataclass
+class _InFlight:
+    """A trial submitted and not yet finished, with the Optuna trial to tell about it (tuning trials only)."""
+
+    spec: TrialSpec
+    must_finish: bool
+    study: Any = None
+    ot: Any = None
+
+
 def run_search(
     folds: FoldCache,
     metric: Metric,
@@ -101,11 +130,16 @@ def run_search(
     issues: Sequence[Any] = (),
     store: TrialStore | None = None,
     previous: Sequence[FittedTrial] = (),
+    workers: int = 1,
 ) -> list[FittedTrial]:
     """Run trials until the deadline or ``max_trials``; return every trial, best ones with their fitted models.
 
     With a ``store`` every finished trial is recorded as it finishes; ``previous`` trials (read back from a store)
     are taken as done, and the sequence continues after them.
+
+    With ``workers`` > 1 up to that many trials run at once in worker processes, each model with
+    ``n_jobs // workers`` threads (:func:`default_workers` says how many pay on given data); trials are returned and
+    recorded in the order they finish. With one worker, trials run in this process with ``n_jobs`` threads.
     """
     import optuna
 
@@ -113,6 +147,7 @@ def run_search(
     started = time.monotonic()
     trials: list[FittedTrial] = list(previous)
     best = sorted((t for t in trials if t.result.ok and t.models), key=lambda t: (t.result.loss, t.result.spec.trial_id))
+    in_flight: dict[int, _InFlight] = {}  # by trial id, in the order submitted
 
     def report(current: str | None) -> None:
         if progress is None:
@@ -135,32 +170,30 @@ def run_search(
     seconds: dict[str, float] = {}  # wall time of each family's last finished trial
 
     def budget_left(spec: TrialSpec | None = None) -> bool:
-        if deadline.expired() or (max_trials is not None and len(trials) >= max_trials):
+        if deadline.expired() or (max_trials is not None and len(trials) + len(in_flight) >= max_trials):
             return False
         if spec is None or not best:
             return True
         # Work that cannot be interrupted (building a fold kind, fitting a family that ignores the deadline) is not
         # started when it clearly would not finish: the search ends there, so the run stays a prefix of the sequence.
         cls = MODELS[spec.model]
-        need = folds.estimated_build_seconds(cls.preprocessing)
+        need = executor.estimated_build_seconds(cls.preprocessing)
         if not cls.interruptible:
             need += seconds.get(spec.model, 0.0)
         return need <= deadline.remaining()
 
-    def run(spec: TrialSpec, prune: Callable[[int, float], bool] | None = None) -> FittedTrial:
+    def start(spec: TrialSpec, study: Any = None, ot: Any = None, prune: FoldPruner | None = None) -> None:
         report(spec.name)
-        fitted = evaluate_trial(
-            spec,
-            folds,
-            metric,
-            task,
-            deadline,
-            n_jobs=n_jobs,
-            seed=seed,
-            started=started,
-            must_finish=not best,
-            prune=prune,
-        )
+        # The first trial of a run trains every fold even past the deadline, so that there is always a usable model;
+        # with several workers, one such trial at a time is enough.
+        must_finish = not best and not any(f.must_finish for f in in_flight.values())
+        in_flight[spec.trial_id] = _InFlight(spec, must_finish, study, ot)
+        executor.submit(spec, must_finish=must_finish, prune=prune)
+
+    def finish(outcome: TrialOutcome) -> None:
+        fitted = outcome.fitted
+        spec = fitted.result.spec
+        flight = in_flight.pop(spec.trial_id)
         trials.append(fitted)
         seconds[spec.model] = fitted.result.fit_time + fitted.result.predict_time * len(folds.y) / 1000
         if store is not None:
@@ -173,49 +206,97 @@ def run_search(
                 if store is not None:
                     store.forget(dropped.result.spec.name)
             del best[KEEP_MODELS:]
-        report(None)
-        return fitted
+        report(next(reversed(in_flight.values())).spec.name if in_flight else None)
+        if flight.ot is not None:
+            _tell(flight.study, flight.ot, outcome)
 
-    # 1. baseline and 2. every family's default configuration
-    done = {t.result.spec.trial_id for t in trials}
-    for spec in _opening(models):
-        if spec.trial_id in done:
-            continue
-        if not budget_left(spec):
+    def collect(*, every: bool = False) -> None:
+        """Record finished trials until a worker is free (``every``: until none is in flight)."""
+        while executor.pending and (every or executor.pending >= executor.workers):
+            for outcome in executor.wait():
+                finish(outcome)
+
+    executor = _executor(folds, metric, task, deadline, workers=workers, n_jobs=n_jobs, seed=seed, started=started)
+    try:
+        # 1. baseline and 2. every family's default configuration
+        done = {t.result.spec.trial_id for t in trials}
+        for spec in _opening(models):
+            if spec.trial_id in done:
+                continue
+            collect()
+            if not budget_left(spec):
+                collect(every=True)
+                return trials
+            start(spec)
+        collect(every=True)  # the families are ranked by their finished opening trials
+
+        # 3. Optuna TPE on the most promising families, round-robin weighted toward the best
+        ranked = _rank_families(trials)[:N_TUNED_FAMILIES]
+        tunable = [key for key in ranked if MODELS[key].space]
+        if not tunable:
             return trials
-        run(spec)
-
-    # 3. Optuna TPE on the most promising families, round-robin weighted toward the best
-    ranked = _rank_families(trials)[:N_TUNED_FAMILIES]
-    tunable = [key for key in ranked if MODELS[key].space]
-    if not tunable:
+        studies = {key: _study(key, trials, seed + i) for i, key in enumerate(tunable)}
+        next_id = max(t.result.spec.trial_id for t in trials) + 1
+        step = sum(t.result.spec.stage == "tuning" for t in trials)
+        while True:
+            collect()
+            if not budget_left():
+                break
+            key = tunable[TUNING_PATTERN[step % len(TUNING_PATTERN)] % len(tunable)]
+            if not budget_left(TrialSpec(next_id, key, {}, "tuning")):
+                break
+            step += 1
+            study = studies[key]
+            ot = study.ask()
+            params = suggest(ot, MODELS[key].space)
+            # Successive halving over folds, decided by the results of the family's finished trials only.
+            prune = FoldPruner.from_history(_fold_losses(study)) if len(folds.splits) > 1 else None
+            start(TrialSpec(next_id, key, params, "tuning"), study, ot, prune)
+            next_id += 1
+        collect(every=True)
         return trials
-    studies = {key: _study(key, trials, seed + i) for i, key in enumerate(tunable)}
-    next_id = max(t.result.spec.trial_id for t in trials) + 1
-    step = sum(t.result.spec.stage == "tuning" for t in trials)
-    while budget_left():
-        key = tunable[TUNING_PATTERN[step % len(TUNING_PATTERN)] % len(tunable)]
-        if not budget_left(TrialSpec(next_id, key, {}, "tuning")):
-            break
-        step += 1
-        study = studies[key]
-        cls = MODELS[key]
-        ot = study.ask()
-        params = suggest(ot, cls.space)
+    finally:
+        executor.shutdown()
 
-        def prune(fold: int, loss: float, ot: Any = ot) -> bool:
-            ot.report(loss, fold)
-            return ot.should_prune()
 
-        fitted = run(TrialSpec(next_id, key, params, "tuning"), prune if len(folds.splits) > 1 else None)
-        next_id += 1
-        if fitted.result.ok and not fitted.result.stopped_by_deadline:
-            study.tell(ot, fitted.result.loss)
-        elif fitted.result.status == "pruned":
-            study.tell(ot, state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(ot, state=optuna.trial.TrialState.FAIL)
-    return trials
+def _executor(
+    folds: FoldCache, metric: Metric, task: str, deadline: Deadline, *, workers: int, n_jobs: int, seed: int,
+    started: float,
+) -> TrialExecutor:
+    """Worker processes for ``workers`` > 1 (when the metric can travel to them), else this process."""
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1; got {workers}")
+    if workers > 1:
+        try:
+            return ProcessExecutor(folds, metric, task, deadline, workers=workers, n_jobs=max(1, n_jobs // workers),
+                                   seed=seed, started=started, evaluate=evaluate_trial)
+        except ConfigError as exc:
+            logger.info("running one trial at a time: %s", exc)
+    return InlineExecutor(folds, metric, task, deadline, n_jobs=n_jobs, seed=seed, started=started,
+                          evaluate=evaluate_trial)
+
+
+def _fold_losses(study: Any) -> list[dict[int, float]]:
+    """The per-fold losses of a study's finished trials (empty for the configurations it was told without folds)."""
+    import optuna
+
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return [dict(t.intermediate_values) for t in finished]
+
+
+def _tell(study: Any, ot: Any, outcome: TrialOutcome) -> None:
+    """Tell Optuna how a tuning trial ended: its loss, pruned, or failed (a run cut by the deadline counts as one)."""
+    import optuna
+
+    for fold, loss in sorted(outcome.fold_losses.items()):
+        ot.report(loss, fold)
+    result = outcome.fitted.result
+    if result.ok and not result.stopped_by_deadline:
+        study.tell(ot, result.loss)
+    elif result.status == "pruned":
+        study.tell(ot, state=optuna.trial.TrialState.PRUNED)
+    else:
+        study.tell(ot, state=optuna.trial.TrialState.FAIL)
 
 
 def _rank_families(trials: list[FittedTrial]) -> list[str]:
@@ -234,10 +315,9 @@ def _study(key: str, trials: list[FittedTrial], seed: int) -> Any:
 
     cls = MODELS[key]
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True)
-    # Successive halving over folds: after each fold, a configuration whose loss so far is worse than the median of
-    # earlier ones at the same fold stops there. Only the result decides, never the clock.
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
-    study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
+    # Successive halving over folds is decided by a FoldPruner (Optuna's median rule, made portable to worker
+    # processes), never by the study: only the results decide, never the clock.
+    study = optuna.create_study(direction="minimize", sampler=sampler, pruner=optuna.pruners.NopPruner())
     dists = distributions(cls.space)
     for t in trials:
         r = t.result

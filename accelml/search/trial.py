@@ -15,11 +15,11 @@ class TrialSpec:
     trial_id: int
     model: str
     params: dict[str, Any]
-    stage: str  # 'baseline' | 'default' | 'tuning'
+    stage: str  # 'baseline' | 'portfolio' | 'default' | 'tuning' | 'stack' (a second layer on other trials' outputs)
 
     @property
     def name(self) -> str:
-        return f"{self.model}_{self.trial_id}"
+        return f"{'stack_' if self.stage == 'stack' else ''}{self.model}_{self.trial_id}"
 
 
 @dataclass(frozen=True)

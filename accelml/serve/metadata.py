@@ -42,6 +42,7 @@ def describe_model(service: Any) -> dict[str, Any]:
                 "val_score": result.val_score,
                 "n_rows": result.n_rows,
                 "n_splits": result.n_splits,
+                "n_repeats": result.n_repeats,
                 "fit_seconds": result.fit_seconds,
                 "created": manifest.get("created"),
             },

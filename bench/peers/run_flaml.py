@@ -41,12 +41,28 @@ def flaml_metric(metric: str, task: str) -> str:
     return name[task] if isinstance(name, dict) else name
 
 
+def safe_columns(X: Any) -> Any:
+    """``X`` with column names LightGBM accepts (it rejects JSON's special characters, e.g. spambase's
+    ``char_freq_[``), as a FLAML user would rename them; numbered, so that two names never collide.
+
+    Example:
+        >>> import pandas as pd
+        >>> list(safe_columns(pd.DataFrame(columns=["a", "char_freq_[", 'x"y'])).columns)
+        ['a', 'c1_char_freq__', 'c2_x_y']
+    """
+    import re
+
+    renamed = [name if re.fullmatch(r"[A-Za-z0-9_]+", str(name)) else f"c{i}_{re.sub(r'[^A-Za-z0-9_]', '_', str(name))}"
+               for i, name in enumerate(X.columns)]
+    return X.set_axis(renamed, axis=1)
+
+
 def fit(X: Any, y: Any, train: Any, job: dict[str, Any]) -> Any:
     from flaml import AutoML
 
     automl = AutoML()
     automl.fit(
-        X_train=X,
+        X_train=safe_columns(X),
         y_train=y,
         task=TASKS[job["task"]],
         metric=flaml_metric(job["metric"], job["task"]),
@@ -59,6 +75,7 @@ def fit(X: Any, y: Any, train: Any, job: dict[str, Any]) -> Any:
 
 
 def outputs(automl: Any, X: Any, task: str) -> Any:
+    X = safe_columns(X)
     return automl.predict(X) if task == "regression" else automl.predict_proba(X)
 
 

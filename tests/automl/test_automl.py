@@ -108,8 +108,11 @@ def test_reproducible_with_max_trials() -> None:
 
 def test_time_limited_run_is_a_prefix_of_the_trial_sequence() -> None:
     table = make_table("regression", n=400, seed=4)
-    full = fit(table, max_trials=6, time_limit=None).result_.trials
-    short = fit(table, max_trials=None, time_limit=4).result_.trials
+    # a generous limit, so that max_trials ends it; the folds (repeats included) are those of the 4 s run
+    full = fit(table, max_trials=6, time_limit=3600).result_
+    short = fit(table, max_trials=None, time_limit=4).result_
+    assert (full.n_splits, full.n_repeats) == (short.n_splits, short.n_repeats) == (5, 3)
+    full, short = full.trials, short.trials
     done = [t for t in short if t.ok and not t.stopped_by_deadline]
     assert done, "no trial finished in 4 s"
     for a, b in zip(done, full):

@@ -26,6 +26,30 @@ def test_splits_stratified_and_disjoint() -> None:
     assert len(holdout) == 1 and len(holdout[0][1]) == 200
 
 
+def test_repeated_splits_on_small_data_with_a_budget() -> None:
+    y = np.array([0, 1] * 150)
+    splits = make_splits(y, "binary", seed=0, time_limit=30)
+    assert len(splits) == 15  # 5 folds x 3 repeats on 300 rows
+    for r in range(3):
+        seen = np.concatenate([val for _, val in splits[5 * r : 5 * r + 5]])
+        assert sorted(seen) == list(range(300))  # each repeat is a partition
+    assert any((a[1] != b[1]).any() for a, b in zip(splits[:5], splits[5:10]))  # with a fresh shuffle
+    assert [v.tolist() for _, v in splits[:5]] == [v.tolist() for _, v in make_splits(y, "binary", seed=0, n_splits=5)]
+    assert len(make_splits(y, "binary", seed=0)) == 5  # no budget, no repeats
+    assert len(make_splits(y, "binary", seed=0, n_splits=5, time_limit=30)) == 5  # folds set by the user: as asked
+
+
+def test_repeated_folds_average_each_rows_predictions() -> None:
+    table = make_table("binary", n=240)
+    automl = accelml.AutoML(time_limit=8, n_jobs=1, models=["lgbm", "linear"]).fit(table, target="y")
+    result = automl.result_
+    assert (result.n_splits, result.n_repeats) == (5, 3)
+    oof = result.sample_oof
+    assert oof.shape == (240, 2) and np.allclose(oof.sum(axis=1), 1.0)  # averaged, not summed over repeats
+    member = automl.result_.ensemble.members[0]
+    assert len(member.models) == 15
+
+
 def test_splits_depend_on_seed_only() -> None:
     y = np.arange(50.0)
     a = make_splits(y, "regression", seed=1)
@@ -38,7 +62,8 @@ def test_splits_depend_on_seed_only() -> None:
 def test_opening_sequence_then_tuning() -> None:
     table = make_table("regression", n=200)
     automl = accelml.AutoML(max_trials=len(load_portfolio()) + 11, time_limit=None, n_jobs=1).fit(table, target="y")
-    trials = automl.result_.trials
+    *trials, stacker = automl.result_.trials
+    assert stacker.spec.stage == "stack"  # the second layer comes after the search
     opening = [t for t in trials if t.spec.stage != "tuning"]
     portfolio = load_portfolio()
     assert opening[0].spec.stage == "baseline"
@@ -91,18 +116,24 @@ def test_resume_continues_the_recorded_run(tmp_path) -> None:
     table = make_table("binary", n=300, seed=11)
     first = accelml.AutoML(max_trials=4, time_limit=None, n_jobs=1, work_dir=tmp_path / "run").fit(table, target="y")
     recorded = TrialStore(tmp_path / "run").load()
-    assert [t.result.spec for t in recorded] == [t.spec for t in first.result_.trials]
+    assert first.result_.trials[-1].spec.stage == "stack"  # built after the search, never recorded
+    assert [t.result.spec for t in recorded] == _searched(first)
     assert all(t.models for t in recorded if t.result.ok)
 
     more = accelml.AutoML(max_trials=9, time_limit=None, n_jobs=1, work_dir=tmp_path / "run")
     more.fit(table, target="y", resume=True)
-    trials = more.result_.trials
+    trials = _searched(more)
     assert len(trials) == 9
-    assert [t.spec for t in trials[:4]] == [t.spec for t in first.result_.trials]  # not repeated
-    assert len({t.spec.trial_id for t in trials}) == 9
+    assert trials[:4] == _searched(first)  # not repeated
+    assert len({t.spec.trial_id for t in more.result_.trials}) == 10  # the new stacker's id follows them
     assert len(TrialStore(tmp_path / "run").load()) == 9
-    uninterrupted = accelml.AutoML(max_trials=9, time_limit=None, n_jobs=1).fit(table, target="y").result_.trials
-    assert [t.spec for t in trials[:8]] == [t.spec for t in uninterrupted[:8]]  # the opening sequence is the same
+    uninterrupted = _searched(accelml.AutoML(max_trials=9, time_limit=None, n_jobs=1).fit(table, target="y"))
+    assert trials[:8] == uninterrupted[:8]  # the opening sequence is the same
+
+
+def _searched(automl: accelml.AutoML) -> list:
+    """The specs of a fit's search trials (the stacking layer, built after the search, left out)."""
+    return [t.spec for t in automl.result_.trials if t.spec.stage != "stack"]
 
 
 def test_resume_refuses_other_data_and_missing_run(tmp_path) -> None:
