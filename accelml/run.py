@@ -73,13 +73,16 @@ def search_reserve(time_limit: float | None, refit_full: bool = False, constrain
     return 0.04 * time_limit + 0.5 + (0.2 * time_limit if refit_full else 0.0) + (0.05 * time_limit if constrained else 0.0)
 
 
-def stack_reserve(time_limit: float | None) -> float:
-    """Seconds kept back from the search for the stacking layer (one LightGBM trial on every fold).
+def stack_reserve(time_limit: float | None, fold_rows: int = 0) -> float:
+    """Seconds kept back from the search for the stacking layer: one small LightGBM per fold, so about a second plus
+    a second per 20,000 fold training rows (``fold_rows``: rows times folds), at most a tenth of the limit.
 
-    >>> stack_reserve(60), stack_reserve(None)
-    (6.0, 0.0)
+    >>> stack_reserve(60, 561 * 15), stack_reserve(60, 26_000 * 3), stack_reserve(60, 10**7), stack_reserve(None)
+    (1.42, 4.9, 6.0, 0.0)
     """
-    return 0.0 if time_limit is None else 0.1 * time_limit
+    if time_limit is None:
+        return 0.0
+    return round(min(0.1 * time_limit, 1.0 + fold_rows / 20_000), 2)
 
 
 def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
@@ -151,7 +154,8 @@ def fit_pipeline(
         folds,
         chosen,
         schema.task,
-        deadline.child(reserve=reserve + (stack_reserve(config.time_limit) if stacking else 0.0)),
+        deadline.child(reserve=reserve + (stack_reserve(config.time_limit, sum(map(len, (t for t, _ in splits))))
+                                          if stacking else 0.0)),
         models=available_models(list(config.models) if config.models else None),
         max_trials=config.max_trials,
         n_jobs=n_jobs,

@@ -26,7 +26,7 @@ __all__ = ["MAX_INPUTS", "STACKER", "fit_stacker", "stack_inputs"]
 
 logger = logging.getLogger(__name__)
 
-MAX_INPUTS = 5  # first-layer models a stacker reads
+MAX_INPUTS = 3  # first-layer models a stacker reads (each must be predicted too, so few and strong)
 # Shallow, slowly learning and early-stopped: the first layer's outputs already carry most of the signal.
 STACKER = ("lgbm", {"learning_rate": 0.03, "num_leaves": 8, "min_child_samples": 20, "feature_fraction": 0.7,
                     "lambda_l2": 1.0, "n_estimators": 2000, "early_stopping_rounds": 50})

@@ -15,6 +15,7 @@ MODELS = Registry(
         "knn": "accelml.models.knn:KNeighborsModel",
         "lgbm": "accelml.models.lgbm:LightGBMModel",
         "linear": "accelml.models.linear:LinearModel",
+        "mlp": "accelml.models.mlp:MLPModel",
         "rf": "accelml.models.rf:RandomForestModel",
         "xgb": "accelml.models.xgb:XGBoostModel",
     },

@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_ORDER", "SearchProgress", "available_models", "default_worke
 logger = logging.getLogger(__name__)
 
 # Opening order of the families' default configurations: strong and cheap first, then diverse.
-DEFAULT_ORDER = ("lgbm", "linear", "xgb", "catboost", "extra_trees", "knn", "rf")
+DEFAULT_ORDER = ("lgbm", "linear", "xgb", "catboost", "extra_trees", "knn", "mlp", "rf")
 BASELINE = TrialSpec(0, "lgbm", {"n_estimators": 200, "learning_rate": 0.1, "num_leaves": 15}, "baseline")
 N_TUNED_FAMILIES = 3
 TUNING_PATTERN = (0, 1, 0, 2, 0, 1)  # the best family gets half of the tuning trials, the next a third
@@ -80,8 +80,9 @@ def available_models(requested: list[str] | None) -> list[str]:
 
 
 def _opening(models: list[str]) -> Iterator[TrialSpec]:
-    """A cheap baseline (a model within seconds), the portfolio in its order, then the defaults of the families the
-    portfolio leaves out (each family's default at most once)."""
+    """A cheap baseline (a model within seconds), the portfolio in its order, then each family's default configuration
+    not already tried: first the families the portfolio has not tried at all (a new kind of model adds more to the
+    ensemble than another setting of a known one), then the others."""
     if "lgbm" in models:
         yield BASELINE
     trial_id = 1
@@ -92,6 +93,8 @@ def _opening(models: list[str]) -> Iterator[TrialSpec]:
             tried.add((key, json.dumps(params, sort_keys=True)))
             trial_id += 1
     order = [m for m in DEFAULT_ORDER if m in models] + [m for m in models if m not in DEFAULT_ORDER]
+    seen = {key for key, _ in tried}
+    order.sort(key=lambda key: key in seen)  # stable: the families new to the opening first
     for key in order:
         if (key, "{}") not in tried:
             yield TrialSpec(trial_id, key, {}, "default")

@@ -20,19 +20,33 @@ def test_numeric_tree_keeps_values_and_nan() -> None:
 
 
 def test_numeric_dense_imputes_flags_standardizes_and_clips() -> None:
-    x = pd.Series([1.0, 2.0, 3.0, None, 100.0])
+    x = pd.Series([1.0, 2.0, 3.0, None, -100.0])  # a negative value: never log-scaled
     enc = NumericEncoder("x", _context("dense")).fit(x)
-    assert enc.feature_names_ == ["x", "x__missing"]
-    mean, std = np.mean([1, 2, 3, 100]), np.std([1, 2, 3, 100])
+    assert enc.feature_names_ == ["x", "x__missing"] and not enc.state_["log"]
+    mean, std = np.mean([1, 2, 3, -100]), np.std([1, 2, 3, -100])
     out = enc.transform(pd.Series([2.0, None, 1e9]))
     assert out[0].tolist() == pytest.approx([(2 - mean) / std, 0.0])
-    assert out[1].tolist() == pytest.approx([(2.5 - mean) / std, 1.0])  # the median is 2.5
+    assert out[1].tolist() == pytest.approx([(1.5 - mean) / std, 1.0])  # the median is 1.5
     assert out[2].tolist() == [5.0, 0.0]
     complete = NumericEncoder("x", _context("dense")).fit(pd.Series([4.0, 4.0]))
     assert complete.feature_names_ == ["x"]
     assert complete.transform(pd.Series([5.0, None])).ravel().tolist() == [1.0, 0.0]  # std 0 counts as 1
     empty = NumericEncoder("x", _context("dense")).fit(pd.Series([None, None], dtype=object))
     assert np.all(np.isfinite(empty.transform(pd.Series([None, 3.0]))))
+
+
+def test_numeric_dense_log_scales_skewed_non_negative_columns() -> None:
+    skewed = pd.Series([0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 1000.0])
+    enc = NumericEncoder("area", _context("dense")).fit(skewed)
+    assert enc.state_["log"]
+    logged = np.log1p(skewed.to_numpy())
+    out = enc.transform(pd.Series([8.0, -3.0, None]))
+    assert out[0, 0] == pytest.approx((np.log1p(8.0) - logged.mean()) / logged.std())
+    assert out[1, 0] == pytest.approx((0.0 - logged.mean()) / logged.std())  # below the training range: as 0
+    assert np.isfinite(out).all()
+    symmetric = NumericEncoder("x", _context("dense")).fit(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert not symmetric.state_["log"]
+    assert NumericEncoder("x", _context("tree")).fit(skewed).transform(pd.Series([8.0])).tolist() == [[8.0]]
 
 
 @pytest.mark.parametrize(
