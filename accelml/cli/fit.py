@@ -71,6 +71,14 @@ def fit(
         float | None, typer.Option("--max-size-mb", help="The final model must take at most this much disk.",
                                    show_default=False),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Trials run at once in worker processes (1: sequential and reproducible); "
+                     "chosen from the data by default.", show_default=False),
+    ] = None,
+    stacking: Annotated[
+        bool, typer.Option("--stacking/--no-stacking", help="Try a second layer on the best models' outputs.")
+    ] = True,
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write the HTML report to this file.", show_default=False)
     ] = None,
@@ -111,6 +119,8 @@ def fit(
         max_latency_ms=max_latency_ms,
         max_size_mb=max_size_mb,
         work_dir=run_folder(out),
+        stacking=stacking,
+        workers=workers,
     )
     fit_with_display(console, automl, str(data), target, resume=resume is not None)
     print_fit_summary(console, automl)

@@ -211,6 +211,18 @@ def test_fit_records_the_run_and_resume_continues_it(runner: CliRunner, train_cs
     assert "trial   3" in more.output and "trial   1 " not in more.output
 
 
+def test_fit_no_stacking_and_one_worker(runner: CliRunner, train_csv: Path, workdir: Path) -> None:
+    import accelml
+
+    model = workdir / "plain"
+    result = runner.invoke(app, ["fit", str(train_csv), "--target", "label", "--out", str(model), "--max-trials", "3",
+                                 "--jobs", "1", "--time-limit", "30", "--no-stacking", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    loaded = accelml.load(model)
+    assert loaded.result_.config.stacking is False and loaded.result_.config.workers == 1
+    assert not [t for t in loaded.result_.trials if t.spec.stage == "stack"]
+
+
 def test_resume_without_a_run_is_one_line(runner: CliRunner, workdir: Path) -> None:
     result = runner.invoke(app, ["fit", "--resume", str(workdir / "nothing-here"), "--time-limit", "5"])
     assert_one_line_error(result, "no run to resume")

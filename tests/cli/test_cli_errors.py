@@ -86,6 +86,11 @@ def test_fit_refuses_existing_out_before_fitting(runner: CliRunner, train_csv: P
     assert time.monotonic() - started < 3  # refused before any search
 
 
+def test_fit_bad_workers(runner: CliRunner, tmp_path: Path, train_csv: Path) -> None:
+    result = fit(runner, tmp_path, train_csv, "--target", "species", "--workers", "0")
+    assert_one_line_error(result, "workers", "0")
+
+
 def test_fit_bad_time_limit(runner: CliRunner, tmp_path: Path, train_csv: Path) -> None:
     result = fit(runner, tmp_path, train_csv, "--target", "species", "--time-limit", "0")
     assert_one_line_error(result, "time_limit")
