@@ -1,7 +1,8 @@
 """A multi-layer perceptron (scikit-learn's, trained epoch by epoch), stored as plain weight arrays.
 
-Each epoch is one ``partial_fit`` pass over the rows; the deadline is checked between epochs and the weights of the
-best epoch on the validation fold are kept (early stopping, as the boosting families do). Prediction is a NumPy
+Each epoch is a pass over the rows in slices of at most ``_SLICE_ROWS`` (one ``partial_fit`` each); the deadline is
+checked between slices, so that no single step outlasts it by much, and the weights of the best epoch on the
+validation fold are kept (early stopping, as the boosting families do). Prediction is a NumPy
 forward pass over the saved arrays, so loading never needs more than ``numpy.load``.
 """
 
@@ -18,6 +19,8 @@ from accelml.search.space import Dim, Float, Int
 __all__ = ["MLPModel"]
 
 _MAX_ROWS = 200_000  # an epoch is a pass over every row; bounding rows bounds an epoch (the deadline bounds epochs)
+_SLICE_ROWS = 4096  # rows per partial_fit call at most, between two looks at the deadline
+_SLICE_WORK = 5e7  # rows x weights per partial_fit call at most (a few tens of milliseconds on one core)
 
 
 class MLPModel(Model):
@@ -74,14 +77,24 @@ class MLPModel(Model):
             X_val, y_val = np.asarray(eval_set[0], dtype=np.float64), np.asarray(eval_set[1])
 
         best_loss, best_weights, waited, epochs = np.inf, None, 0, 0
+        rng = np.random.default_rng(self.seed)
+        sizes = [X.shape[1], *common["hidden_layer_sizes"], max(self.n_classes_, 1) if self.is_classifier else 1]
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        slice_rows = max(common["batch_size"], min(_SLICE_ROWS, int(_SLICE_WORK / weights)))
+        n_slices = -(-X.shape[0] // slice_rows)
+        est.set_params(batch_size=min(common["batch_size"], X.shape[0] // n_slices))  # no slice below a batch
         for _ in range(int(p["max_epochs"])):
-            if epochs and deadline.expired():
-                self.stopped_by_deadline_ = True
+            parts = np.array_split(rng.permutation(X.shape[0]), n_slices) if n_slices > 1 else [slice(None)]
+            for part in parts:
+                if hasattr(est, "coefs_") and deadline.expired():  # the first step is always taken
+                    self.stopped_by_deadline_ = True
+                    break
+                if self.is_classifier:
+                    est.partial_fit(X[part], target[part], classes=classes)
+                else:
+                    est.partial_fit(X[part], target[part])
+            if self.stopped_by_deadline_:
                 break
-            if self.is_classifier:
-                est.partial_fit(X, target, classes=classes)
-            else:
-                est.partial_fit(X, target)
             epochs += 1
             loss = self._validation_loss(est, X_val, y_val) if X_val is not None else float(est.loss_)
             if not np.isfinite(loss):

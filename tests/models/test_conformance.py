@@ -97,6 +97,7 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
         "catboost": {"n_estimators": 100_000, "learning_rate": 0.001, "depth": 10},
         "rf": {"n_estimators": 5_000},
         "extra_trees": {"n_estimators": 5_000},
+        "mlp": {"width": 512, "layers": 3, "max_epochs": 10_000, "patience": 10_000},
     }.get(key, {})
     model = cls(task="binary", params=heavy, n_jobs=2, seed=0)
     start = time.monotonic()
