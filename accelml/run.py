@@ -177,7 +177,7 @@ def fit_pipeline(
     )
     if stacking:
         stacker = fit_stacker(
-            [t for t in trials if t.result.ok and t.models], folds, chosen, schema.task, deadline.child(reserve=reserve),
+            trials, folds, chosen, schema.task, deadline.child(reserve=reserve),
             trial_id=max(t.result.spec.trial_id for t in trials) + 1, n_jobs=n_jobs, seed=config.seed,
         )
         if stacker is not None:

@@ -39,7 +39,7 @@ from accelml.models import MODELS
 from accelml.models.base import _SMALL_MATRIX
 from accelml.schema import Schema
 from accelml.search.evaluate import FittedTrial, evaluate_trial
-from accelml.search.folds import FoldCache
+from accelml.search.folds import FoldCache, fold_build_seconds
 from accelml.search.trial import TrialResult, TrialSpec
 
 __all__ = [
@@ -287,6 +287,8 @@ def _serve(conn: Connection) -> None:
         return
     # Preprocessing is deterministic for a given seed: these matrices are the ones the main process would build.
     folds = FoldCache(setup.X, setup.y, setup.splits, setup.schema, seed=setup.fold_seed)
+    inline = InlineExecutor(folds, setup.metric, setup.task, setup.deadline, n_jobs=setup.n_jobs, seed=setup.seed,
+                            started=setup.started, evaluate=setup.evaluate)
     while True:
         try:
             task = conn.recv()
@@ -296,23 +298,13 @@ def _serve(conn: Connection) -> None:
             os._exit(0)  # nothing to flush or finalise: skip the interpreter's slow teardown
         spec, must_finish, prune = task
         try:
-            fitted = setup.evaluate(
-                spec,
-                folds,
-                setup.metric,
-                setup.task,
-                setup.deadline,
-                n_jobs=setup.n_jobs,
-                seed=setup.seed,
-                started=setup.started,
-                must_finish=must_finish,
-                prune=prune,
-            )
+            inline.submit(spec, must_finish=must_finish, prune=prune)
+            (outcome,) = inline.wait()
         except Exception as exc:  # a failed trial is recorded and the search goes on
-            fitted = _record(spec, "failed", f"{type(exc).__name__}: {exc}", setup.started)
+            failed = _record(spec, "failed", f"{type(exc).__name__}: {exc}", setup.started)
+            outcome = TrialOutcome(failed, dict(prune.losses) if prune is not None else {})
         built = frozenset(kind for kind in folds.build_seconds if folds.is_built(kind))
-        reply = _Reply(TrialOutcome(fitted, dict(prune.losses) if prune is not None else {}), built,
-                       dict(folds.build_seconds))
+        reply = _Reply(outcome, built, dict(folds.build_seconds))
         try:
             conn.send(reply)
         except (EOFError, OSError):
@@ -453,11 +445,7 @@ class ProcessExecutor:
         candidates = [w for w in self._pool if w.spec is None] or self._pool
         if any(kind in w.built for w in candidates):
             return 0.0
-        per_fold = self._build_seconds.get(kind)
-        if per_fold is None:  # as FoldCache estimates it: dense preprocessing costs about twice the tree kind's
-            known = list(self._build_seconds.values())
-            per_fold = 2.0 * max(known) if known else 0.0
-        return self._n_folds * per_fold
+        return self._n_folds * fold_build_seconds(kind, self._build_seconds)
 
     def shutdown(self) -> None:
         for worker in self._pool:

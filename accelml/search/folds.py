@@ -12,7 +12,7 @@ import pandas as pd
 from accelml.features import Preprocessor
 from accelml.schema import Schema
 
-__all__ = ["FoldCache", "FoldData", "make_splits", "n_repeats_for", "n_splits_for"]
+__all__ = ["FoldCache", "FoldData", "fold_build_seconds", "make_splits", "n_repeats_for", "n_splits_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ def n_repeats_for(n_rows: int, n_splits: int, *, n_classes: int = 1, time_limit:
     prediction over repeats steadies the score, and the extra fold models bag the final prediction. Repeats are
     only taken when the budget affords them, and never without a time limit (runs bounded by trials stay plain).
 
-    >>> n_repeats_for(561, 5, time_limit=60), n_repeats_for(3_000, 5, time_limit=60), n_repeats_for(15_000, 5, time_limit=60)
-    (3, 2, 1)
+    >>> n_repeats_for(561, 5, time_limit=60), n_repeats_for(3_000, 5, time_limit=60)
+    (3, 2)
+    >>> n_repeats_for(15_000, 5, time_limit=60)
+    1
     >>> n_repeats_for(1_700, 5, n_classes=7, time_limit=60), n_repeats_for(561, 5), n_repeats_for(561, 1, time_limit=60)
     (1, 1, 1)
     """
@@ -97,6 +99,20 @@ def make_splits(
         splitter = kfold(k, shuffle=True, random_state=seed + 7919 * r)
         splits += [(train, val) for train, val in splitter.split(index, y if stratify else None)]
     return splits
+
+
+def fold_build_seconds(kind: str, measured: dict[str, float]) -> float:
+    """Seconds to build one fold of preprocessing ``kind``: as ``measured`` (one fold of each kind built so far), else
+    estimated from the other kinds (dense preprocessing costs about twice the tree kind's), else 0.
+
+    >>> fold_build_seconds("dense", {"dense": 0.3}), fold_build_seconds("dense", {"tree": 0.2})
+    (0.3, 0.4)
+    >>> fold_build_seconds("tree", {})
+    0.0
+    """
+    if kind in measured:
+        return measured[kind]
+    return 2.0 * max(measured.values()) if measured else 0.0
 
 
 @dataclass
@@ -152,10 +168,7 @@ class FoldCache:
         if self.is_built(kind):
             return 0.0
         missing = sum((k, kind) not in self._cache for k in range(len(self.splits)))
-        if kind in self.build_seconds:
-            return missing * self.build_seconds[kind]
-        known = list(self.build_seconds.values())
-        return missing * 2.0 * max(known) if known else 0.0
+        return missing * fold_build_seconds(kind, self.build_seconds)
 
     def nbytes(self) -> int:
         return sum(fd.X_train.nbytes + fd.X_val.nbytes for fd in self._cache.values())
