@@ -188,7 +188,7 @@ def fit_pipeline(
             ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
             n_jobs=n_jobs, seed=config.seed,
         )
-    ensemble.share_preprocessors()
+    ensemble.share_preprocessors().set_threads(n_jobs)
     rows = folds.oof_rows
     if len(rows) > SAMPLE_ROWS:
         rows = np.sort(np.random.default_rng(config.seed).choice(rows, SAMPLE_ROWS, replace=False))

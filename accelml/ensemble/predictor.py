@@ -105,6 +105,14 @@ class Ensemble:
                                for pre in m.preprocessors]
         return self
 
+    def set_threads(self, n_jobs: int) -> Ensemble:
+        """Predict with ``n_jobs`` threads in every model (those trained in worker processes had fewer). Returns
+        self."""
+        for m in self.members:
+            for model in m.models:
+                model.set_threads(n_jobs)
+        return self
+
     @property
     def names(self) -> list[str]:
         return [m.name for m in self.members]

@@ -140,6 +140,16 @@ class Model(BaseEstimator):
             return np.argmax(self.predict_proba(X), axis=1)
         return np.asarray(self._predict_raw(X), dtype=np.float64).ravel()
 
+    def set_threads(self, n_jobs: int) -> Model:
+        """Threads for prediction from now on (and in the saved artifact): a model trained in a worker process with
+        one thread predicts with all the run's cores. Returns self."""
+        self.n_jobs = max(1, int(n_jobs))
+        self._apply_threads()
+        return self
+
+    def _apply_threads(self) -> None:
+        """Pass ``self.n_jobs`` to the fitted estimator, for families whose estimator keeps its own thread count."""
+
     # ----------------------------------------------------------------- persistence
     def save(self, folder: Path) -> None:
         """Write the fitted state into ``folder`` (created by the caller) in non-executable formats."""

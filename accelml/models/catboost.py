@@ -109,9 +109,9 @@ class CatBoostModel(Model):
     def _predict_raw(self, X):
         frame = self._frame(X)
         if self.is_classifier:
-            proba = self.estimator_.predict_proba(frame)
+            proba = self.estimator_.predict_proba(frame, thread_count=self.n_jobs)
             return _align(proba, self.estimator_.classes_, self.n_classes_)
-        return self.estimator_.predict(frame)
+        return self.estimator_.predict(frame, thread_count=self.n_jobs)
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         self.estimator_.save_model(str(folder / "model.cbm"))

@@ -49,6 +49,9 @@ class KNeighborsModel(Model):
         est.set_params(n_neighbors=min(est.n_neighbors, len(X)))
         self.estimator_ = est.fit(X, y)
 
+    def _apply_threads(self) -> None:
+        self.estimator_.set_params(n_jobs=self.n_jobs)
+
     def _predict_raw(self, X):
         X = np.asarray(X, dtype=np.float32)
         if self.is_classifier:

@@ -104,7 +104,7 @@ class LightGBMModel(Model):
         return self
 
     def _predict_raw(self, X):
-        return self.booster_.predict(X, num_iteration=self.best_iteration_ or None)
+        return self.booster_.predict(X, num_iteration=self.best_iteration_ or None, num_threads=self.n_jobs)
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         self.booster_.save_model(str(folder / "model.txt"), num_iteration=self.best_iteration_ or None)

@@ -108,6 +108,10 @@ class XGBoostModel(Model):
     def _predict_raw(self, X):
         return self.booster_.predict(self._matrix(X), iteration_range=(0, self.best_iteration_))
 
+    def _apply_threads(self) -> None:
+        self.threads_ = self.n_jobs
+        self.booster_.set_param({"nthread": self.n_jobs})
+
     def _save_state(self, folder: Path) -> dict[str, Any]:
         self.booster_.save_model(str(folder / "xgb.json"))
         return {"best_iteration": self.best_iteration_, "feature_types": self.feature_types_, "files": ["xgb.json"]}
@@ -117,6 +121,6 @@ class XGBoostModel(Model):
 
         self.booster_ = xgb.Booster()
         self.booster_.load_model(str(folder / "xgb.json"))
-        self.booster_.set_param({"nthread": self.n_jobs})
+        self._apply_threads()
         self.best_iteration_ = int(meta["best_iteration"])
         self.feature_types_ = list(meta["feature_types"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
 import accelml
 from accelml.models.knn import KNeighborsModel
 from accelml.search.folds import make_splits
-from accelml.search.loop import DEFAULT_ORDER, available_models
+from accelml.search.loop import DEFAULT_ORDER, N_TUNED_FAMILIES, available_models
 from accelml.search.portfolio import load_portfolio
 from tests.conftest import make_table
 
@@ -75,8 +77,10 @@ def test_opening_sequence_then_tuning() -> None:
     tuned = trials[len(opening) :]
     assert tuned and all(t.spec.stage == "tuning" for t in tuned)
     defaults = {t.spec.model: t.loss for t in opening if t.spec.stage in ("default", "portfolio") and t.ok}
-    best_family = min(defaults, key=defaults.get)
-    assert tuned[0].spec.model == best_family
+    ranked = sorted(defaults, key=defaults.get)
+    assert {t.spec.model for t in tuned} <= set(ranked[:N_TUNED_FAMILIES])  # only the most promising are tuned
+    per_family = Counter(t.spec.model for t in tuned)
+    assert per_family[ranked[0]] == max(per_family.values())  # the best family gets the most trials
     assert tuned[0].spec.params and tuned[0].spec.params != tuned[1].spec.params
 
 
@@ -165,3 +169,22 @@ def test_a_crash_loses_at_most_the_trial_in_flight(tmp_path, monkeypatch: pytest
     with pytest.raises(KeyboardInterrupt):
         accelml.AutoML(max_trials=6, time_limit=None, n_jobs=1, work_dir=tmp_path / "run").fit(table, target="y")
     assert len(TrialStore(tmp_path / "run").load()) == 2
+
+
+
+def test_ensemble_candidates_keep_every_family() -> None:
+    # 30 trials of one family, best first, then two of others: the others keep their fitted models.
+    from types import SimpleNamespace
+
+    from accelml.search import loop
+    from accelml.search.trial import TrialResult, TrialSpec
+
+    def trial(i: int, family: str, loss: float) -> SimpleNamespace:
+        return SimpleNamespace(result=TrialResult(TrialSpec(i, family, {}, "tuning"), "ok", loss=loss))
+
+    ranked = [trial(i, "catboost", 0.1 + 0.001 * i) for i in range(30)] + [trial(30, "lgbm", 0.2), trial(31, "mlp", 0.3)]
+    kept, dropped = loop._keep(ranked)
+    families = Counter(t.result.spec.model for t in kept)
+    assert families == {"catboost": loop.KEEP_PER_FAMILY, "lgbm": 1, "mlp": 1}
+    assert [t.result.spec.trial_id for t in kept[: loop.KEEP_PER_FAMILY]] == list(range(loop.KEEP_PER_FAMILY))
+    assert len(kept) + len(dropped) == len(ranked)
