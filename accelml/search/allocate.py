@@ -61,6 +61,7 @@ class Allocator:
             for key, (loss, cost) in families.items()
         }
         self._rng = np.random.default_rng(seed)
+        self._retired: set[str] = set()
 
     @property
     def best(self) -> float:
@@ -82,11 +83,25 @@ class Allocator:
 
     def choose(self) -> str:
         """Draw the next family (probability proportional to 1 / ECI**2) and count a trial of it as in flight."""
-        keys = list(self._families)
+        keys = [k for k in self._families if k not in self._retired]
+        if not keys:
+            raise LookupError("every family is retired")
         inverse = np.array([self.eci(k) ** -2.0 for k in keys])
         key = keys[int(self._rng.choice(len(keys), p=inverse / inverse.sum()))]
         self._families[key].pending += 1
         return key
+
+    @property
+    def active(self) -> bool:
+        """Whether any family can still be chosen."""
+        return len(self._retired) < len(self._families)
+
+    def retire(self, key: str) -> None:
+        """Take ``key`` out of the draw for good (its next trial would not finish in the time left), undoing the
+        trial :meth:`choose` counted as in flight."""
+        f = self._families[key]
+        f.pending = max(0, f.pending - 1)
+        self._retired.add(key)
 
     def record(self, key: str, *, loss: float | None, cost: float) -> None:
         """A trial of ``key`` finished with ``loss`` (``None`` when it failed, was pruned or cut short) at ``cost``."""

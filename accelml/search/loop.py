@@ -262,6 +262,10 @@ def run_search(
                 break
             key = allocator.choose()
             if not budget_left(TrialSpec(next_id, key, {}, "tuning")):
+                # This family's next trial would not finish in the time left (time only shrinks): the others may.
+                allocator.retire(key)
+                if allocator.active:
+                    continue
                 break
             study = studies[key]
             ot = study.ask()

@@ -71,3 +71,15 @@ def test_same_seed_same_choices() -> None:
 def test_needs_a_family() -> None:
     with pytest.raises(ValueError, match="at least one family"):
         Allocator({})
+
+
+def test_a_retired_family_is_never_chosen_again() -> None:
+    alloc = Allocator({"slow": (0.20, 1.0), "fast": (0.30, 1.0)}, seed=6)
+    alloc.choose()
+    alloc.retire("slow")
+    assert alloc.active
+    assert {alloc.choose() for _ in range(20)} == {"fast"}
+    alloc.retire("fast")
+    assert not alloc.active
+    with pytest.raises(LookupError):
+        alloc.choose()
