@@ -18,6 +18,7 @@ _CHUNK = 16
 # Nodes one forest may hold (all its trees): an unpruned tree has about two nodes per training row, and 200 of them
 # on 12,000 regression rows took 340 MB per fold model (california housing: a 1.7 GB artifact, 1 s per 1,000 rows).
 _MAX_NODES = 1_500_000
+_THREADED_ROWS = 20_000  # rows from which a forest predicts with several threads
 _MISSING = -1e9  # trees route missing values to one side: a value below every real one
 
 
@@ -118,9 +119,6 @@ class ForestModel(Model):
         est = sio.load(path, trusted=untrusted)
         self.estimator_ = est
         self._apply_threads()
-
-
-_THREADED_ROWS = 20_000
 
 
 def _fill(X: np.ndarray) -> np.ndarray:

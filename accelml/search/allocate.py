@@ -10,8 +10,8 @@ take to improve again:
 
 The next family is drawn with probability proportional to ``1 / ECI**2`` (seeded), so that the cheapest expected
 gain gets most of the trials while the others keep a chance (with ``1 / ECI``, as FLAML draws, a family whose trials
-cost ten times as much still got 30 % of the trials and most of the time). With a time limit, cost is measured in seconds; without one
-every trial costs 1, so a run bounded by ``max_trials`` stays reproducible.
+cost ten times as much still got 30 % of the trials and most of the time). With a time limit, cost is measured in
+seconds; without one every trial costs 1, so a run bounded by ``max_trials`` stays reproducible.
 
 Example:
     >>> alloc = Allocator({"lgbm": (0.30, 2.0), "linear": (0.35, 0.5)}, seed=0)

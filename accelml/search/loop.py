@@ -123,8 +123,6 @@ class _InFlight:
     must_finish: bool
     study: Any = None
     ot: Any = None
-    allocator: Allocator | None = None
-    timed: bool = True
 
 
 def run_search(
@@ -179,6 +177,8 @@ def run_search(
         )
 
     seconds: dict[str, float] = {}  # wall time of each family's last finished trial
+    timed = deadline.remaining() != float("inf")  # tuning costs are seconds with a time limit, trials without
+    allocator: Allocator  # set when tuning begins; only tuning trials are recorded in it
 
     def budget_left(spec: TrialSpec | None = None) -> bool:
         if deadline.expired() or (max_trials is not None and len(trials) + len(in_flight) >= max_trials):
@@ -193,13 +193,12 @@ def run_search(
             need += seconds.get(spec.model, 0.0)
         return need <= deadline.remaining()
 
-    def start(spec: TrialSpec, study: Any = None, ot: Any = None, prune: FoldPruner | None = None,
-              allocator: Allocator | None = None, timed: bool = True) -> None:
+    def start(spec: TrialSpec, study: Any = None, ot: Any = None, prune: FoldPruner | None = None) -> None:
         report(spec.name)
         # The first trial of a run trains every fold even past the deadline, so that there is always a usable model;
         # with several workers, one such trial at a time is enough.
         must_finish = not best and not any(f.must_finish for f in in_flight.values())
-        in_flight[spec.trial_id] = _InFlight(spec, must_finish, study, ot, allocator, timed)
+        in_flight[spec.trial_id] = _InFlight(spec, must_finish, study, ot)
         executor.submit(spec, must_finish=must_finish, prune=prune)
 
     def finish(outcome: TrialOutcome) -> None:
@@ -220,12 +219,11 @@ def run_search(
                     store.forget(t.result.spec.name)
             best[:] = kept
         report(next(reversed(in_flight.values())).spec.name if in_flight else None)
-        if flight.ot is not None:
+        if flight.ot is not None:  # a tuning trial
             _tell(flight.study, flight.ot, outcome)
-        if flight.allocator is not None:
             r = fitted.result
-            flight.allocator.record(spec.model, loss=r.loss if r.ok and not r.stopped_by_deadline else None,
-                                    cost=_cost(r, len(folds.y)) if flight.timed else 1.0)
+            allocator.record(spec.model, loss=r.loss if r.ok and not r.stopped_by_deadline else None,
+                             cost=_cost(r, len(folds.y)) if timed else 1.0)
 
     def collect(*, every: bool = False) -> None:
         """Record finished trials until a worker is free (``every``: until none is in flight)."""
@@ -257,7 +255,6 @@ def run_search(
         if not tunable:
             return trials
         studies = {key: _study(key, trials, seed + i) for i, key in enumerate(tunable)}
-        timed = deadline.remaining() != float("inf")
         allocator = _allocator(tunable, trials, len(folds.y), timed=timed, seed=seed)
         next_id = max(t.result.spec.trial_id for t in trials) + 1
         while True:
@@ -276,7 +273,7 @@ def run_search(
             params = suggest(ot, MODELS[key].space)
             # Successive halving over folds, decided by the results of the family's finished trials only.
             prune = FoldPruner.from_history(_fold_losses(study)) if len(folds.splits) > 1 else None
-            start(TrialSpec(next_id, key, params, "tuning"), study, ot, prune, allocator, timed)
+            start(TrialSpec(next_id, key, params, "tuning"), study, ot, prune)
             next_id += 1
         collect(every=True)
         return trials
