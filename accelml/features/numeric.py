@@ -22,7 +22,9 @@ class NumericEncoder(ColumnEncoder):
 
     ``tree``: the float value, NaN kept. ``dense``: ``log1p`` of the value when training values are non-negative and
     skewed beyond ``SKEW``, median-imputed, standardized with the training mean and standard deviation (0 → 1),
-    clipped to ``[-5, 5]``, plus a ``__missing`` indicator when training had missing values.
+    clipped to the training range within ``[-5, 5]`` (dense models extrapolate: a test house larger than any in
+    training was priced at 1.4 million instead of 160,000), plus a ``__missing`` indicator when training had missing
+    values.
 
     Example:
         >>> from accelml.features.base import EncoderContext
@@ -44,11 +46,15 @@ class NumericEncoder(ColumnEncoder):
         if log:
             observed = np.log1p(observed)
         std = float(observed.std())
+        std = std if np.isfinite(std) and std > 0 else 1.0
+        mean = float(observed.mean())
         return {
             "log": log,
             "median": float(np.median(observed)),
-            "mean": float(observed.mean()),
-            "std": std if np.isfinite(std) and std > 0 else 1.0,
+            "mean": mean,
+            "std": std,
+            "low": max(-CLIP, (float(observed.min()) - mean) / std),
+            "high": min(CLIP, (float(observed.max()) - mean) / std),
             "indicator": bool(observed.size < x.size),
         }
 
@@ -68,7 +74,7 @@ class NumericEncoder(ColumnEncoder):
         missing = np.isnan(x)
         if s.get("log"):
             x = np.log1p(np.maximum(x, 0.0))  # NaN stays NaN
-        z = np.clip((np.where(missing, s["median"], x) - s["mean"]) / s["std"], -CLIP, CLIP)
+        z = np.clip((np.where(missing, s["median"], x) - s["mean"]) / s["std"], s.get("low", -CLIP), s.get("high", CLIP))
         if s["indicator"]:
             return np.column_stack([z, missing.astype(np.float64)])
         return z[:, None]

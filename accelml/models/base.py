@@ -92,6 +92,10 @@ class Model(BaseEstimator):
     def _start_fit(self, X: np.ndarray, y: np.ndarray) -> None:
         self.n_features_in_ = X.shape[1]
         self.n_classes_ = int(np.max(y)) + 1 if self.is_classifier else 0
+        # Regression predictions stay within the targets seen in training, as trees' do: a linear model or network
+        # fed a row unlike any in training extrapolates (house prices: a linear model priced a 5,642 sq ft house,
+        # larger than any in training, at 1.3 million, above every training price; it sold for 160,000).
+        self.y_range_ = None if self.is_classifier else (float(np.min(y)), float(np.max(y)))
         self.stopped_by_deadline_ = False
 
     def refit_params(self, fitted: list[Model]) -> dict[str, Any]:
@@ -138,7 +142,8 @@ class Model(BaseEstimator):
         self._check_fitted()
         if self.is_classifier:
             return np.argmax(self.predict_proba(X), axis=1)
-        return np.asarray(self._predict_raw(X), dtype=np.float64).ravel()
+        values = np.asarray(self._predict_raw(X), dtype=np.float64).ravel()
+        return values if self.y_range_ is None else np.clip(values, *self.y_range_)
 
     def set_threads(self, n_jobs: int) -> Model:
         """Threads for prediction from now on (and in the saved artifact): a model trained in a worker process with
@@ -162,6 +167,7 @@ class Model(BaseEstimator):
             "seed": self.seed,
             "n_features_in": int(self.n_features_in_),
             "n_classes": int(self.n_classes_),
+            "y_range": self.y_range_,
             **self._save_state(Path(folder)),
         }
         (Path(folder) / "model.json").write_text(json.dumps(meta, indent=1, default=_json_default))
@@ -172,6 +178,7 @@ class Model(BaseEstimator):
         model = cls(task=meta["task"], params=meta["params"], n_jobs=meta["n_jobs"], seed=meta["seed"])
         model.n_features_in_ = meta["n_features_in"]
         model.n_classes_ = meta["n_classes"]
+        model.y_range_ = tuple(meta["y_range"]) if meta.get("y_range") else None
         model._load_state(Path(folder), meta)
         return model
 

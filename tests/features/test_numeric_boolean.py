@@ -24,13 +24,17 @@ def test_numeric_dense_imputes_flags_standardizes_and_clips() -> None:
     enc = NumericEncoder("x", _context("dense")).fit(x)
     assert enc.feature_names_ == ["x", "x__missing"] and not enc.state_["log"]
     mean, std = np.mean([1, 2, 3, -100]), np.std([1, 2, 3, -100])
-    out = enc.transform(pd.Series([2.0, None, 1e9]))
+    out = enc.transform(pd.Series([2.0, None, 1e9, -1e9]))
     assert out[0].tolist() == pytest.approx([(2 - mean) / std, 0.0])
     assert out[1].tolist() == pytest.approx([(1.5 - mean) / std, 1.0])  # the median is 1.5
-    assert out[2].tolist() == [5.0, 0.0]
+    # values beyond the training range are clipped to it: no extrapolation from what was never seen
+    assert out[2].tolist() == pytest.approx([(3 - mean) / std, 0.0])
+    assert out[3].tolist() == pytest.approx([(-100 - mean) / std, 0.0])
+    spike = NumericEncoder("x", _context("dense")).fit(pd.Series([0.0] * 99 + [-1000.0]))
+    assert spike.transform(pd.Series([-1000.0])).ravel().tolist() == [-5.0]  # and never beyond ±5
     complete = NumericEncoder("x", _context("dense")).fit(pd.Series([4.0, 4.0]))
     assert complete.feature_names_ == ["x"]
-    assert complete.transform(pd.Series([5.0, None])).ravel().tolist() == [1.0, 0.0]  # std 0 counts as 1
+    assert complete.transform(pd.Series([5.0, None])).ravel().tolist() == [0.0, 0.0]  # a constant stays constant
     empty = NumericEncoder("x", _context("dense")).fit(pd.Series([None, None], dtype=object))
     assert np.all(np.isfinite(empty.transform(pd.Series([None, 3.0]))))
 

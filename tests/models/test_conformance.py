@@ -84,6 +84,20 @@ def test_fit_predict_shapes(key: str, task: str, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("key", KEYS)
+def test_regression_stays_within_the_training_targets(key: str, tmp_path) -> None:
+    cls = MODELS[key]
+    X, y, cats = data("regression")
+    X = prepared(cls, X)
+    model = cls(task="regression", n_jobs=1, seed=0).fit(X, y, categorical=(cats, [4]))
+    far = np.repeat(X[:1], 2, axis=0)
+    far[:, 0] = [50.0, -50.0]  # 20 standard deviations out: a linear model would predict about ±100
+    pred = model.predict(far)
+    assert y.min() <= pred.min() and pred.max() <= y.max()
+    model.save(tmp_path)
+    np.testing.assert_allclose(cls.load(tmp_path).predict(far), pred, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("key", KEYS)
 def test_deadline_is_honoured_inside_training(key: str) -> None:
     """A fit with a 2-second deadline returns within a small margin even when asked for far more work."""
     cls = MODELS[key]
