@@ -13,6 +13,8 @@ from accelml.search.space import Dim, Float, Int
 
 __all__ = ["CatBoostModel"]
 
+_MULTICLASS_BORDERS = 64  # feature borders per split search for multiclass (CatBoost's CPU default is 254)
+
 
 class _StopAtDeadline:
     """CatBoost user callback: returning False ends training, keeping the trees built so far.
@@ -93,6 +95,11 @@ class CatBoostModel(Model):
         self._start_fit(X, y)
         self.cat_features_ = list(categorical[0]) if categorical else []
         p = self._params()
+        if self.task == "multiclass":
+            # A round scores every border of every feature for every class: with CatBoost's 254 borders, 7 classes
+            # took 33 ms a round on 1,400 rows, and depth 10 390 s for one fold; 64 borders cost a quarter, and the
+            # folds' log loss was no worse (segment: 0.0516 against 0.0524 over 3 folds).
+            p.setdefault("border_count", _MULTICLASS_BORDERS)
         n_rounds = self._max_rounds(int(p.pop("n_estimators")))
         patience = int(p.pop("early_stopping_rounds"))
         self.estimator_ = self._estimator(self._threads(X), **p, iterations=n_rounds)

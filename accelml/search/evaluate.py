@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -73,12 +74,16 @@ def evaluate_trial(
     started: float,
     must_finish: bool = False,
     prune: Callable[[int, float], bool] | None = None,
+    max_seconds: float | None = None,
 ) -> FittedTrial:
     """Fit ``spec`` on every fold; a failure is recorded, never raised.
 
     With ``must_finish`` (the first trial of a run, so that there is always a usable model) every fold is trained
     even past the deadline, each with an equal share of the time left but at least ``_MIN_FOLD_SECONDS``; the boosting
     callbacks keep each share short.
+
+    ``max_seconds`` bounds the trial itself: each fold gets an equal share of what is left of it, and a family that
+    stops at a deadline keeps the rounds it has built (a usable, shorter model, marked ``stopped_by_deadline``).
 
     ``prune(fold, loss_so_far)`` is asked after every fold but the last, with the loss on the validation rows seen so
     far; when it says so the trial stops as ``pruned`` (multi-fidelity: folds are the resource).
@@ -93,6 +98,7 @@ def evaluate_trial(
     truncated = False
     sampled: int | None = None
     t0 = time.monotonic()
+    trial_end = t0 + max_seconds if max_seconds is not None else math.inf
 
     def record(status: str, **kw: Any) -> FittedTrial:
         result = TrialResult(
@@ -115,6 +121,9 @@ def evaluate_trial(
                 fold_deadline = Deadline.after(share)
             elif deadline.expired():
                 return record("timeout", error="deadline reached before all folds were trained")
+            elif max_seconds is not None:
+                share = (trial_end - time.monotonic()) / (len(folds.splits) - k)
+                fold_deadline = deadline.child(max(share, _MIN_FOLD_SECONDS))
             fold = folds.get(k, cls.preprocessing)
             X_train, y_train = fold.X_train, y[train]
             rows = _memory_rows(spec.model, X_train)

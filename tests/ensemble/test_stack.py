@@ -101,3 +101,22 @@ def test_stack_features_are_finite_log_odds_and_values() -> None:
     assert out.shape == (3, 1) and np.isfinite(out).all() and out[0, 0] < 0 < out[1, 0] and out[2, 0] == 0
     assert stack_features([multi]).shape == (2, 3) and np.isfinite(stack_features([multi])).all()
     assert stack_features([np.array([1.5, 2.5]), np.array([3.0, 4.0])]).tolist() == [[1.5, 3.0], [2.5, 4.0]]
+
+
+def test_the_stacker_trains_the_first_repeat_of_repeated_folds(table) -> None:
+    from accelml.ensemble.stack import _StackedFolds
+    from accelml.profiling import check_data
+    from accelml.run import encode_target
+    from accelml.schema import infer_schema
+    from accelml.schema.infer import class_labels
+    from accelml.schema.validate import coerce_training_frame
+    from accelml.search.folds import FoldCache, make_splits
+
+    schema = infer_schema(table, "y")
+    frame, _ = check_data(table, schema)
+    schema.classes = class_labels(frame["y"])
+    X, y = coerce_training_frame(frame, schema), encode_target(frame["y"], schema)
+    folds = FoldCache(X, y, make_splits(y, schema.task, seed=0, n_splits=4, n_repeats=2), schema, seed=0)
+    stacked = _StackedFolds(folds, np.zeros((len(y), 1)))
+    assert len(folds.splits) == 8 and stacked.splits == folds.splits[:4]
+    assert np.array_equal(np.sort(np.concatenate([val for _, val in stacked.splits])), np.arange(len(y)))

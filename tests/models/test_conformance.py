@@ -121,3 +121,16 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
     assert model.predict_proba(X[:10]).shape == (10, 2)
     if heavy:
         assert model.stopped_by_deadline_
+
+
+def test_catboost_scores_fewer_borders_for_many_classes() -> None:
+    pytest.importorskip("catboost")
+    X, y, cats = data("multiclass")
+    model = MODELS["catboost"](task="multiclass", params={"n_estimators": 20}, n_jobs=1, seed=0)
+    model.fit(X, y, categorical=(cats, [4]))
+    assert model.estimator_.get_all_params()["border_count"] == 64
+    given = MODELS["catboost"](task="multiclass", params={"n_estimators": 20, "border_count": 128}, n_jobs=1, seed=0)
+    assert given.fit(X, y, categorical=(cats, [4])).estimator_.get_all_params()["border_count"] == 128
+    binary = MODELS["catboost"](task="binary", params={"n_estimators": 20}, n_jobs=1, seed=0)
+    X2, y2, _ = data("binary")
+    assert binary.fit(X2, y2, categorical=(cats, [4])).estimator_.get_all_params()["border_count"] == 254

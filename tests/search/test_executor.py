@@ -23,6 +23,7 @@ from accelml.search.evaluate import FittedTrial, evaluate_trial
 from accelml.search.executor import (
     MAX_WORKERS,
     MIN_PARALLEL_SECONDS,
+    TRIAL_SHARE,
     FoldPruner,
     InlineExecutor,
     ProcessExecutor,
@@ -112,6 +113,22 @@ def test_inline_executor_is_evaluate_trial() -> None:
     [outcome] = executor.wait()
     direct = evaluate_trial(spec, folds, metric, "binary", Deadline.never(), n_jobs=1, seed=0, started=0.0)
     assert outcome.fitted.result.score == direct.result.score and executor.pending == 0
+
+
+def test_a_trial_stops_at_its_share_of_the_search_with_usable_models() -> None:
+    folds, metric = _folds(), get_metric("roc_auc", "binary")
+    slow = {"learning_rate": 0.001, "n_estimators": 1_000_000, "early_stopping_rounds": 1_000_000}
+    spec = TrialSpec(1, "lgbm", slow, "default")
+    started = time.monotonic()
+    fitted = evaluate_trial(spec, folds, metric, "binary", Deadline.after(60), n_jobs=1, seed=0, started=started,
+                            max_seconds=1.5)
+    took = time.monotonic() - started
+    assert fitted.result.ok and fitted.result.stopped_by_deadline and len(fitted.models) == 3  # every fold, shorter
+    assert took < 3.0 and fitted.result.score > 0.6
+    executor = InlineExecutor(folds, metric, "binary", Deadline.after(10), n_jobs=1, seed=0, started=time.monotonic())
+    assert executor.trial_seconds == pytest.approx(TRIAL_SHARE * 10, abs=0.1)
+    unbounded = InlineExecutor(folds, metric, "binary", Deadline.never(), n_jobs=1, seed=0, started=time.monotonic())
+    assert unbounded.trial_seconds is None
 
 
 def test_worker_processes_give_the_scores_of_this_process() -> None:
