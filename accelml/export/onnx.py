@@ -220,8 +220,9 @@ def _fill_missing(proto: Any, value: float) -> Any:
     return proto
 
 
-def _standardize(proto: Any, classifier: bool, n_classes: int) -> Any:
-    """One input named ``input`` and one output: ``probabilities`` [N, K] or ``value`` [N]; unused nodes dropped."""
+def _standardize(proto: Any, classifier: bool, n_classes: int, y_range: tuple[float, float] | None = None) -> Any:
+    """One input named ``input`` and one output: ``probabilities`` [N, K] or ``value`` [N] (bounded by ``y_range``,
+    as the native model's values are); unused nodes dropped."""
     from onnx import TensorProto, helper, numpy_helper
 
     graph = proto.graph
@@ -253,7 +254,14 @@ def _standardize(proto: Any, classifier: bool, n_classes: int) -> Any:
         output = helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, n_classes])
     else:
         graph.initializer.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "value_shape"))
-        graph.node.append(helper.make_node("Reshape", [chosen, "value_shape"], [name]))
+        if y_range is None:
+            graph.node.append(helper.make_node("Reshape", [chosen, "value_shape"], [name]))
+        else:  # Max and Min, not Clip: every opset a converter may target has them
+            for bound, value in zip(("value_low", "value_high"), y_range):
+                graph.initializer.append(numpy_helper.from_array(np.array([value], dtype=np.float32), bound))
+            graph.node.append(helper.make_node("Reshape", [chosen, "value_shape"], ["value_flat"]))
+            graph.node.append(helper.make_node("Max", ["value_flat", "value_low"], ["value_floor"]))
+            graph.node.append(helper.make_node("Min", ["value_floor", "value_high"], [name]))
         output = helper.make_tensor_value_info(name, TensorProto.FLOAT, [None])
     del graph.output[:]
     graph.output.append(output)
@@ -388,7 +396,8 @@ def _export_fold(member: str, family: str, k: int, pre: Any, model: Any, sample:
     try:
         if converter is None:
             raise _Unsupported(f"no ONNX converter for the model family {family!r}")
-        proto = _standardize(converter(model, pre.n_features_out_), model.is_classifier, n_classes)
+        proto = _standardize(converter(model, pre.n_features_out_), model.is_classifier, n_classes,
+                             getattr(model, "y_range_", None))
         proto.producer_name = "accelml"
         proto.doc_string = (f"accelml ensemble member {member}, fold {k} ({family}). Input: the fold's preprocessed "
                             f"float32 matrix (fold_{k}.preprocessor.json), not raw rows.")
