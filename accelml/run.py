@@ -164,7 +164,7 @@ def fit_pipeline(
     stacking = config.stacking and len(splits) > 1 and not constraints.active
     n_jobs = resolve_jobs(config.n_jobs)
     workers = config.workers or default_workers(folds, n_jobs, config.time_limit)
-    first_repeat_rows = sum(len(train) for train, _ in splits[: len(splits) // n_repeats])
+    first_repeat_rows = sum(len(train) for train, _ in folds.first_repeat)
     kept = stack_reserve(config.time_limit, first_repeat_rows, len(schema.classes or [])) if stacking else 0.0
     trials = run_search(
         folds,

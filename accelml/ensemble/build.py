@@ -53,7 +53,7 @@ def build_ensemble(
 
     # With repeated k-fold, the final model keeps the first repeat's fold models: every row was scored by the average
     # of all repeats, but predicting with a third of the models costs a third of the time for nearly the same bag.
-    per_repeat = len(folds.splits) // folds.n_repeats
+    per_repeat = len(folds.first_repeat)
 
     def member(t: FittedTrial, weight: float) -> Member:
         kind = MODELS[t.result.spec.model].preprocessing

@@ -22,9 +22,8 @@ class NumericEncoder(ColumnEncoder):
 
     ``tree``: the float value, NaN kept. ``dense``: ``log1p`` of the value when training values are non-negative and
     skewed beyond ``SKEW``, median-imputed, standardized with the training mean and standard deviation (0 → 1),
-    clipped to the training range within ``[-5, 5]`` (dense models extrapolate: a test house larger than any in
-    training was priced at 1.4 million instead of 160,000), plus a ``__missing`` indicator when training had missing
-    values.
+    clipped to the training range within ``[-5, 5]`` (dense models extrapolate from values never seen in training),
+    plus a ``__missing`` indicator when training had missing values.
 
     Example:
         >>> from accelml.features.base import EncoderContext

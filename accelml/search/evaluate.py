@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Callable
@@ -98,7 +97,7 @@ def evaluate_trial(
     truncated = False
     sampled: int | None = None
     t0 = time.monotonic()
-    trial_end = t0 + max_seconds if max_seconds is not None else math.inf
+    trial_end = None if max_seconds is None else t0 + max_seconds
 
     def record(status: str, **kw: Any) -> FittedTrial:
         result = TrialResult(
@@ -121,7 +120,7 @@ def evaluate_trial(
                 fold_deadline = Deadline.after(share)
             elif deadline.expired():
                 return record("timeout", error="deadline reached before all folds were trained")
-            elif max_seconds is not None:
+            elif trial_end is not None:
                 share = (trial_end - time.monotonic()) / (len(folds.splits) - k)
                 fold_deadline = deadline.child(max(share, _MIN_FOLD_SECONDS))
             fold = folds.get(k, cls.preprocessing)

@@ -167,6 +167,11 @@ class FoldCache:
         """How many times each out-of-fold row is predicted (repeated k-fold), 1 for plain k-fold or a holdout."""
         return max(1, round(sum(len(val) for _, val in self.splits) / max(len(self.oof_rows), 1)))
 
+    @property
+    def first_repeat(self) -> list[Split]:
+        """The splits of the first repeat: one partition of the rows (all splits for plain k-fold or a holdout)."""
+        return self.splits[: len(self.splits) // self.n_repeats]
+
     def is_built(self, kind: str) -> bool:
         return all((k, kind) in self._cache for k in range(len(self.splits)))
 
