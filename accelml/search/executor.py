@@ -319,7 +319,7 @@ def _serve(conn: Connection) -> None:
             return
         except Exception as exc:  # fitted models that cannot be pickled: send the record without them
             failed = _record(spec, "failed", f"its models cannot be sent back: {type(exc).__name__}: {exc}",
-                             setup.started, fitted.result.fit_time)
+                             setup.started, outcome.fitted.result.fit_time)
             conn.send(_Reply(TrialOutcome(failed, reply.outcome.fold_losses), built, reply.build_seconds))
 
 
