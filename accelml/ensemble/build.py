@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from accelml.ensemble.calibrate import apply_temperature, fit_temperature
 from accelml.ensemble.constraints import Constraints, measure_member
 from accelml.ensemble.greedy import greedy_weights
 from accelml.ensemble.predictor import Ensemble, Member
@@ -24,7 +25,8 @@ def build_ensemble(
 ) -> tuple[Ensemble, float, np.ndarray, dict[str, dict[str, Any]]]:
     """Greedy ensemble selection over the kept trials' out-of-fold predictions.
 
-    Returns the ensemble, its validation score, its out-of-fold output for every row (zeros where a holdout split
+    Where the metric reads probabilities, a temperature fitted on the out-of-fold output calibrates them (see
+    :mod:`accelml.ensemble.calibrate`). Returns the ensemble, its validation score, its out-of-fold output for every row (zeros where a holdout split
     made no prediction; see ``folds.oof_rows``), and, under deployment ``constraints``, each candidate's measured
     latency and size and whether it meets them (the ensemble is then the best mix whose members together meet them).
 
@@ -93,4 +95,12 @@ def build_ensemble(
     members.sort(key=lambda m: bool(m.inputs))
     score = -ens_loss if metric.greater_is_better else ens_loss
     logger.info("ensemble of %s: %s=%.5f", [m.name for m in members if m.weight > 0], metric.name, score)
-    return Ensemble(members), float(score), oof, costs
+    temperature = 1.0
+    if metric.needs_proba and oof.ndim == 2:  # probabilities the metric reads as values: calibrate them
+        temperature, ens_loss = fit_temperature(oof[rows], loss)
+        if temperature != 1.0:
+            oof = oof.copy()
+            oof[rows] = apply_temperature(oof[rows], temperature)
+            score = -ens_loss if metric.greater_is_better else ens_loss
+            logger.info("temperature %.3f: %s=%.5f", temperature, metric.name, score)
+    return Ensemble(members, temperature), float(score), oof, costs

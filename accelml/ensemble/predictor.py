@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from accelml.ensemble.calibrate import apply_temperature
 from accelml.features import Preprocessor
 from accelml.models import Model
 from accelml.search.evaluate import predict_outputs
@@ -75,9 +76,11 @@ def stack_features(outputs: list[np.ndarray]) -> np.ndarray:
 @dataclass
 class Ensemble:
     """Members in an order where every stacked member comes after its inputs; members of weight 0 are there only as
-    inputs of a stacked one."""
+    inputs of a stacked one. A classifier's weighted probabilities are then scaled by ``temperature`` (see
+    :mod:`accelml.ensemble.calibrate`; 1.0 leaves them as they are)."""
 
     members: list[Member]
+    temperature: float = 1.0
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification) or values (regression) for already validated rows."""
@@ -92,6 +95,8 @@ class Ensemble:
             if m.weight > 0:
                 p = m.weight * outputs[m.name]
                 out = p if out is None else out + p
+        if out is not None and out.ndim == 2 and self.temperature != 1.0:
+            out = apply_temperature(out, self.temperature)
         return out
 
     def share_preprocessors(self) -> Ensemble:

@@ -44,4 +44,4 @@ def refit_full(
             members.append(member)
             continue
         members.append(Member(member.name, member.model, member.weight, [pre], [model], member.inputs))
-    return Ensemble(members)
+    return Ensemble(members, ensemble.temperature)

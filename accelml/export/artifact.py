@@ -124,7 +124,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             "issues": [i.to_dict() for i in result.issues],
             "leaderboard": json.loads(leaderboard(result).to_json(orient="records")),
             "trials": [t.to_dict() for t in result.trials],
-            "ensemble": {"members": members},
+            "ensemble": {"members": members, "temperature": result.ensemble.temperature},
             "extra": result.extra,
         }
         files = [p for p in sorted(tmp.rglob("*")) if p.is_file()]
@@ -274,7 +274,7 @@ def load_artifact(path: Path) -> Any:
         metric_reason=m.get("reason", ""),
         issues=[DataIssue(**i) for i in manifest["issues"]],
         trials=trials,
-        ensemble=Ensemble(members),
+        ensemble=Ensemble(members, float(manifest["ensemble"].get("temperature", 1.0))),
         val_score=manifest["val_score"],
         config=FitConfig(**config),
         fit_seconds=manifest["fit_seconds"],

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from accelml.ensemble.calibrate import apply_temperature
 from accelml.exceptions import AccelMLError, ArtifactError, ConfigError
 
 __all__ = ["FORMAT", "FoldExport", "OnnxExport", "export_onnx", "predict_onnx"]
@@ -372,7 +373,9 @@ def export_onnx(model: Any, out: str | Path, *, force: bool = False, check_rows:
                     "input": {"name": INPUT, "type": "float32 [N, F]: the fold's preprocessor output"},
                     "output": {"name": PROBA if n_classes else VALUE,
                                "type": f"float32 [N, {n_classes}]" if n_classes else "float32 [N]"},
-                    "combine": "each member: mean of its folds; ensemble: sum of weight x member",
+                    "combine": "each member: mean of its folds; ensemble: sum of weight x member; probabilities: "
+                               "raised to 1 / temperature and renormalized per row",
+                    "temperature": result.ensemble.temperature,
                     "complete": export.complete, "members": members}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=_plain))
         (tmp / "schema.json").write_text(json.dumps(schema.to_dict(), indent=1, default=_plain))
@@ -470,6 +473,8 @@ def predict_onnx(folder: str | Path, frame: Any) -> np.ndarray:
             summed = out if summed is None else summed + out
         part = member["weight"] * summed / len(member["folds"])
         total = part if total is None else total + part
+    if total is not None and total.ndim == 2:
+        total = apply_temperature(total, float(manifest.get("temperature", 1.0)))
     return total
 
 
@@ -487,6 +492,7 @@ fold's preprocessing, which is kept as plain JSON in `fold_<k>.preprocessor.json
 standardized, categories as codes or one-hot, dates as calendar parts). Output: {output}.
 
 To predict raw rows: validate them against `schema.json`, preprocess with each fold's JSON, run the fold's ONNX model,
-average the folds of a member, and sum the members weighted by `weight` (see `onnx_manifest.json`). With accelml
-installed, `accelml.export.onnx.predict_onnx(folder, frame)` does all of it.
+average the folds of a member, and sum the members weighted by `weight` (see `onnx_manifest.json`). For classes,
+then raise each probability to `1 / temperature` (the manifest's; 1 changes nothing) and divide each row by its sum. With
+accelml installed, `accelml.export.onnx.predict_onnx(folder, frame)` does all of it.
 """

@@ -58,6 +58,17 @@ def test_family_exports_and_matches_native(task, family, numeric_only, tmp_path)
     assert (tmp_path / "onnx" / fold["file"]).exists() and (tmp_path / "onnx" / fold["preprocessor"]).exists()
 
 
+def test_the_ensembles_temperature_is_applied(tmp_path):
+    model = _fit("multiclass", ["lgbm"])
+    model.result_.ensemble.temperature = 0.6
+    result = export_onnx(model, tmp_path / "onnx", check_rows=100)
+    assert result.complete and result.ensemble_max_abs_diff <= 1e-4
+    frame = tiny_frame("multiclass", n=30, seed=9)
+    np.testing.assert_allclose(predict_onnx(tmp_path / "onnx", frame), model.predict_proba(frame).to_numpy(),
+                               atol=1e-4, rtol=1e-5)
+    assert json.loads((tmp_path / "onnx" / "onnx_manifest.json").read_text())["temperature"] == 0.6
+
+
 def test_single_io_names(tmp_path):
     import onnx
 
