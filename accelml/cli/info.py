@@ -97,5 +97,9 @@ def _members_table(m: dict[str, Any]) -> Table:
     for member in sorted(m.get("ensemble", {}).get("members", []), key=lambda e: -(e.get("weight") or 0.0)):
         table.add_row(str(member.get("name")), str(member.get("model")), f"{member.get('weight', 0.0):.2f}",
                       str(member.get("folds")))
+    temperature = m.get("ensemble", {}).get("temperature", 1.0)
+    if temperature != 1.0:
+        table.caption = f"probabilities calibrated: temperature {temperature:.3f}"
+        table.caption_justify = "left"
     return table
 

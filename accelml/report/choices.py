@@ -44,6 +44,11 @@ def _model_reason(ctx: ReportContext) -> str:
                 f"selection on out-of-fold predictions. It scores {metric.name} <b>{result.val_score:.4f}</b> against "
                 f"{best.score:.4f} for the best single model, {esc(best.spec.name)} "
                 f"({'+' if gain >= 0 else ''}{gain:.4f}, {'better' if gain >= 0 else 'worse'}).</p>")
+    temperature = result.ensemble.temperature
+    if temperature != 1.0:
+        text += (f"<p>Its class probabilities are then calibrated by one temperature, <b>T = {temperature:.3f}</b>, "
+                 f"fitted on the out-of-fold predictions ({'below 1 sharpens' if temperature < 1 else 'above 1 softens'} "
+                 f"them); the score above includes it. The predicted class and the order of rows never change.</p>")
     if getattr(result.config, "refit_full", False):
         text += ("<p>Each member was then refit once on all training rows (refit-full), for a lighter model and faster "
                  "predictions; the validation scores are those of the fold models it replaced.</p>")

@@ -87,3 +87,14 @@ def test_a_scaled_ensemble_predicts_scaled_and_keeps_its_temperature_through_sav
     loaded = accelml.load(tmp_path / "m")
     assert loaded.result_.ensemble.temperature == 0.7
     np.testing.assert_allclose(loaded.predict_proba(table).to_numpy(), scaled)
+    # the people reading about the model are told
+    from typer.testing import CliRunner
+
+    from accelml.cli.app import app
+    from accelml.report.choices import _model_reason
+    from accelml.report.context import ReportContext
+
+    ctx = ReportContext(loaded, loaded.result_, loaded.leaderboard(), None, None, None)
+    assert "T = 0.700" in _model_reason(ctx) and "sharpens" in _model_reason(ctx)
+    info = CliRunner().invoke(app, ["info", str(tmp_path / "m")])
+    assert info.exit_code == 0 and "temperature 0.700" in info.stdout
