@@ -189,11 +189,11 @@ def fit_pipeline(
         if stacker is not None:
             trials.append(stacker)
     ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, constraints)
-    if config.refit_full:
-        ensemble = refit_full(
-            ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
-            n_jobs=n_jobs, seed=config.seed,
-        )
+    # Members that refit for free (kNN) always are: one neighbour search instead of one per fold.
+    ensemble = refit_full(
+        ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
+        n_jobs=n_jobs, seed=config.seed, only_free=not config.refit_full,
+    )
     ensemble.share_preprocessors().set_threads(n_jobs)
     rows = folds.oof_rows
     if len(rows) > SAMPLE_ROWS:

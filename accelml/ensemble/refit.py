@@ -20,15 +20,18 @@ logger = logging.getLogger(__name__)
 
 
 def refit_full(
-    ensemble: Ensemble, X: pd.DataFrame, y: np.ndarray, schema: Schema, deadline: Deadline, *, n_jobs: int, seed: int
+    ensemble: Ensemble, X: pd.DataFrame, y: np.ndarray, schema: Schema, deadline: Deadline, *, n_jobs: int, seed: int,
+    only_free: bool = False,
 ) -> Ensemble:
-    """Each member trained once on all rows; a member whose refit the deadline cuts short keeps its fold models."""
+    """Each member trained once on all rows; a member whose refit the deadline cuts short keeps its fold models.
+    ``only_free``: only the members whose family refits for free (``Model.free_refit``, k-nearest neighbours), which
+    every fit does by default."""
     preprocessors: dict[str, tuple[Preprocessor, np.ndarray]] = {}
     members = []
     for member in ensemble.members:
         cls = MODELS[member.model]
         # a stacked member learned from out-of-fold outputs, which only fold models give: it keeps its fold models
-        if len(member.models) == 1 or member.inputs or deadline.expired():
+        if len(member.models) == 1 or member.inputs or deadline.expired() or (only_free and not cls.free_refit):
             members.append(member)
             continue
         if cls.preprocessing not in preprocessors:

@@ -47,6 +47,9 @@ class Model(BaseEstimator):
     relative_cost: ClassVar[float] = 1.0
     # Whether training stops at the deadline by itself; a family that cannot is not started when it would not finish.
     interruptible: ClassVar[bool] = True
+    # Whether training on all rows costs next to nothing (kNN stores the rows): the final model then refits such a
+    # member on all rows by default, one model to predict with instead of one per fold.
+    free_refit: ClassVar[bool] = False
 
     def __init__(self, task: str = "binary", params: dict[str, Any] | None = None, n_jobs: int = 1, seed: int = 0):
         self.task = task

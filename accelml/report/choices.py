@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from accelml.models import MODELS
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, table_html
 
@@ -49,6 +50,10 @@ def _model_reason(ctx: ReportContext) -> str:
         text += (f"<p>Its class probabilities are then calibrated by one temperature, <b>T = {temperature:.3f}</b>, "
                  f"fitted on the out-of-fold predictions ({'below 1 sharpens' if temperature < 1 else 'above 1 softens'} "
                  f"them); the score above includes it. The predicted class and the order of rows never change.</p>")
+    refit_free = [m.name for m in members if MODELS[m.model].free_refit and len(m.models) == 1]
+    if refit_free and result.n_splits > 1 and not getattr(result.config, "refit_full", False):
+        text += (f"<p>{esc(', '.join(refit_free))} (k-nearest neighbours) was refit once on all training rows, since "
+                 "that only stores them: one neighbour search instead of one per fold.</p>")
     if getattr(result.config, "refit_full", False):
         text += ("<p>Each member was then refit once on all training rows (refit-full), for a lighter model and faster "
                  "predictions; the validation scores are those of the fold models it replaced.</p>")

@@ -171,6 +171,26 @@ def test_refit_full_gives_one_model_per_member_and_similar_predictions() -> None
     assert latency["batch_ms_per_row"] < bagged.result_.extra["latency"]["batch_ms_per_row"]
 
 
+def test_a_knn_member_is_refit_on_all_rows_with_the_fold_models_neighbourhood() -> None:
+    table = make_table("binary", n=400, seed=8)
+    other = fit(table, models=["linear"], max_trials=1, time_limit=None, n_splits=5)
+    assert [len(m.models) for m in other.result_.ensemble.members] == [5]  # only the family that refits for free
+    model = fit(table, models=["knn"], max_trials=1, time_limit=None, n_splits=5)
+    (member,) = model.result_.ensemble.members
+    assert len(member.models) == 1 and member.models[0].X_ref_.shape[0] == len(table)
+    trial = next(t for t in model.result_.trials if t.spec.name == member.name)
+    k = {**member.models[0].defaults, **trial.spec.params}["n_neighbors"]
+    assert member.models[0].estimator_.n_neighbors == round(k * 5 / 4)
+    assert "refit once on all training rows" in _model_reason_text(model)
+
+
+def _model_reason_text(model: accelml.AutoML) -> str:
+    from accelml.report.choices import _model_reason
+    from accelml.report.context import ReportContext
+
+    return _model_reason(ReportContext(model, model.result_, model.leaderboard(), None, None, None))
+
+
 def test_latency_and_size_constraints_pick_a_model_that_meets_them() -> None:
     table = make_table("binary", n=400, seed=9)
     free = fit(table, max_trials=8, time_limit=None)
