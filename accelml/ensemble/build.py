@@ -26,7 +26,9 @@ def build_ensemble(
     """Greedy ensemble selection over the kept trials' out-of-fold predictions.
 
     Where the metric reads probabilities, a temperature fitted on the out-of-fold output calibrates them (see
-    :mod:`accelml.ensemble.calibrate`). Returns the ensemble, its validation score, its out-of-fold output for every row (zeros where a holdout split
+    :mod:`accelml.ensemble.calibrate`).
+
+    Returns the ensemble, its validation score, its out-of-fold output for every row (zeros where a holdout split
     made no prediction; see ``folds.oof_rows``), and, under deployment ``constraints``, each candidate's measured
     latency and size and whether it meets them (the ensemble is then the best mix whose members together meet them).
 

@@ -24,14 +24,18 @@ def refit_full(
     only_free: bool = False,
 ) -> Ensemble:
     """Each member trained once on all rows; a member whose refit the deadline cuts short keeps its fold models.
-    ``only_free``: only the members whose family refits for free (``Model.free_refit``, k-nearest neighbours), which
-    every fit does by default."""
+    ``only_free``: only the members whose family refits for free (``Model.free_refit``, k-nearest neighbours) and
+    that no stacked member reads, which every fit does by default."""
     preprocessors: dict[str, tuple[Preprocessor, np.ndarray]] = {}
     members = []
+    read = {name for member in ensemble.members for name in member.inputs}
     for member in ensemble.members:
         cls = MODELS[member.model]
-        # a stacked member learned from out-of-fold outputs, which only fold models give: it keeps its fold models
-        if len(member.models) == 1 or member.inputs or deadline.expired() or (only_free and not cls.free_refit):
+        # A stacked member learned from out-of-fold outputs, which only fold models give: it keeps its fold models.
+        # By default only what refits for free is refit, and never a stacker's input (it reads what it was validated
+        # with).
+        skip = only_free and (not cls.free_refit or member.name in read)
+        if len(member.models) == 1 or member.inputs or deadline.expired() or skip:
             members.append(member)
             continue
         if cls.preprocessing not in preprocessors:

@@ -69,6 +69,9 @@ def test_a_stacked_ensemble_predicts_saves_and_loads(stacked_only: accelml.AutoM
     assert [m.name for m in members if m.weight > 0] == [stacker.spec.name]
     assert [m.name for m in members[:-1]] == list(stacker.extra["inputs"])  # inputs first, at weight 0
     assert all(m.weight == 0 for m in members[:-1]) and members[-1].inputs == tuple(stacker.extra["inputs"])
+    # the k-nearest-neighbours input keeps its fold models (kNN is otherwise refit on all rows): the stacker reads
+    # what it was validated with
+    assert [len(m.models) for m in members if m.model == "knn"] == [stacked_only.result_.n_splits]
 
     X = table.drop(columns="y")
     proba = stacked_only.predict_proba(X)
