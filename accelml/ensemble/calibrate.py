@@ -14,9 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["MIN_GAIN", "apply_temperature", "fit_temperature"]
+__all__ = ["MIN_GAIN", "MIN_ROWS", "apply_temperature", "fit_temperature"]
 
 MIN_GAIN = 0.005  # relative out-of-fold improvement a temperature must bring to be used (else 1.0: unchanged)
+# Out-of-fold rows a temperature is fitted on, at least. With fewer, a nearly perfect classifier's log loss rests on a
+# handful of uncertain rows: on the penguins demo (258 rows) T = 0.68 improved the out-of-fold log loss by 12 % and
+# worsened the test's from 0.042 to 0.054.
+MIN_ROWS = 1000
 _LOG_RANGE = (np.log(0.2), np.log(5.0))  # temperatures searched
 
 
@@ -38,12 +42,13 @@ def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
 
 def fit_temperature(proba: np.ndarray, loss: Callable[[np.ndarray], float]) -> tuple[float, float]:
     """The temperature that minimizes ``loss`` (lower is better) of the out-of-fold probabilities ``proba``, and that
-    loss; ``(1.0, loss(proba))`` unless it improves the loss by more than :data:`MIN_GAIN` of its size (a metric that
-    only reads the predicted class or the rows' order never improves)."""
+    loss; ``(1.0, loss(proba))`` when there are fewer than :data:`MIN_ROWS` rows, or unless it improves the loss by more
+    than :data:`MIN_GAIN` of its size (a metric that only reads the predicted class or the rows' order never
+    improves)."""
     from scipy.optimize import minimize_scalar
 
     base = float(loss(proba))
-    if not np.isfinite(base):
+    if not np.isfinite(base) or len(proba) < MIN_ROWS:
         return 1.0, base
     found = minimize_scalar(lambda log_t: loss(apply_temperature(proba, float(np.exp(log_t)))),
                             bounds=_LOG_RANGE, method="bounded", options={"xatol": 1e-3, "maxiter": 40})

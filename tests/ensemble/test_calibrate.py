@@ -8,7 +8,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 import accelml
 from accelml.ensemble import build
-from accelml.ensemble.calibrate import apply_temperature, fit_temperature
+from accelml.ensemble.calibrate import MIN_ROWS, apply_temperature, fit_temperature
 from tests.conftest import make_table
 
 
@@ -57,6 +57,14 @@ def test_calibrated_or_rank_only_scores_keep_temperature_one() -> None:
     assert temperature == 1.0
 
 
+def test_too_few_rows_keep_temperature_one() -> None:
+    truth, y = _sample(n=MIN_ROWS - 1)
+    softened = apply_temperature(truth, 2.0)
+    assert fit_temperature(softened, lambda p: log_loss(y, p, labels=range(4)))[0] == 1.0
+    assert fit_temperature(np.vstack([softened, softened[:1]]),
+                           lambda p: log_loss(np.append(y, y[0]), p, labels=range(4)))[0] < 0.8
+
+
 def test_a_fit_sharpens_out_of_fold_probabilities_that_are_too_soft(monkeypatch) -> None:
     original = build.build_ensemble
 
@@ -68,7 +76,7 @@ def test_a_fit_sharpens_out_of_fold_probabilities_that_are_too_soft(monkeypatch)
 
     monkeypatch.setattr("accelml.run.build_ensemble", soften)
     model = accelml.AutoML(max_trials=2, time_limit=None, n_jobs=1, n_splits=3, models=["lgbm"])
-    model.fit(make_table("multiclass", n=300, seed=3), "y")
+    model.fit(make_table("multiclass", n=MIN_ROWS + 200, seed=3), "y")
     best = min(t.loss for t in model.result_.trials if t.ok)
     assert model.result_.ensemble.temperature < 0.8
     assert model.result_.val_score < best  # the softened members alone scored this (they were not calibrated)
