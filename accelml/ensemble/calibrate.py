@@ -1,5 +1,5 @@
 """Temperature scaling: one number that sharpens or softens the ensemble's class probabilities, fitted on its
-out-of-fold output (as AutoGluon calibrates for log loss).
+out-of-fold output (temperature scaling, Guo et al., 2017).
 
 Averaging bagged fold models and weighting members pulls probabilities toward the middle; where the metric scores the
 probabilities themselves (log loss, Brier score) that costs more than it should. A temperature ``T`` maps each row's
