@@ -95,14 +95,13 @@ def build_ensemble(
         if name not in chosen:
             members.append(member(by_name[name], 0.0))
     members.sort(key=lambda m: bool(m.inputs))
-    score = -ens_loss if metric.greater_is_better else ens_loss
-    logger.info("ensemble of %s: %s=%.5f", [m.name for m in members if m.weight > 0], metric.name, score)
     temperature = 1.0
     if metric.needs_proba and oof.ndim == 2:  # probabilities the metric reads as values: calibrate them
         temperature, ens_loss = fit_temperature(oof[rows], loss)
         if temperature != 1.0:
             oof = oof.copy()
             oof[rows] = apply_temperature(oof[rows], temperature)
-            score = -ens_loss if metric.greater_is_better else ens_loss
-            logger.info("temperature %.3f: %s=%.5f", temperature, metric.name, score)
+    score = -ens_loss if metric.greater_is_better else ens_loss
+    logger.info("ensemble of %s (temperature %.3f): %s=%.5f", [m.name for m in members if m.weight > 0], temperature,
+                metric.name, score)
     return Ensemble(members, temperature), float(score), oof, costs

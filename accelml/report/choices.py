@@ -50,11 +50,12 @@ def _model_reason(ctx: ReportContext) -> str:
         text += (f"<p>Its class probabilities are then calibrated by one temperature, <b>T = {temperature:.3f}</b>, "
                  f"fitted on the out-of-fold predictions ({'below 1 sharpens' if temperature < 1 else 'above 1 softens'} "
                  f"them); the score above includes it. The predicted class and the order of rows never change.</p>")
+    refit_full = getattr(result.config, "refit_full", False)
     refit_free = [m.name for m in members if MODELS[m.model].free_refit and len(m.models) == 1]
-    if refit_free and result.n_splits > 1 and not getattr(result.config, "refit_full", False):
+    if refit_free and result.n_splits > 1 and not refit_full:
         text += (f"<p>{esc(', '.join(refit_free))} (k-nearest neighbours) was refit once on all training rows, since "
                  "that only stores them: one neighbour search instead of one per fold.</p>")
-    if getattr(result.config, "refit_full", False):
+    if refit_full:
         text += ("<p>Each member was then refit once on all training rows (refit-full), for a lighter model and faster "
                  "predictions; the validation scores are those of the fold models it replaced.</p>")
     latency = result.extra.get("latency") if isinstance(result.extra, dict) else None
