@@ -36,7 +36,9 @@ class AutoML(BaseEstimator):
         work_dir: A folder where every trial is recorded as it finishes, so that ``fit(..., resume=True)`` can
             continue the search with more time and a crash loses at most the trial in flight; ``None``: not recorded.
         refit_full: Refit the final ensemble's members on all rows (one model each instead of one per fold): a
-            lighter artifact and faster predictions; a fifth of the time limit is kept for it.
+            lighter artifact and faster predictions; a fifth of the time limit is kept for it. ``None`` (default):
+            only where validation has 3 folds or fewer (large data), with a tenth of the limit kept for it, each member
+            refit while the time left allows; ``False``: never (a k-nearest-neighbours member is always refit).
         stacking: Add a second layer (LightGBM on the columns plus the best models' out-of-fold outputs) when
             validation is k-fold and there are no deployment constraints; greedy selection uses it only if it helps.
         workers: Trials run at once, each in a worker process with ``n_jobs // workers`` threads; ``None`` chooses:
@@ -63,7 +65,7 @@ class AutoML(BaseEstimator):
         models: Sequence[str] | None = None,
         roles: Mapping[str, str] | None = None,
         n_splits: int | None = None,
-        refit_full: bool = False,
+        refit_full: bool | None = None,
         max_latency_ms: float | None = None,
         max_size_mb: float | None = None,
         work_dir: str | Path | None = None,

@@ -56,8 +56,11 @@ def fit(
         str | None, typer.Option(help="Comma-separated model families to try, e.g. lgbm,xgb; all by default.")
     ] = None,
     refit_full: Annotated[
-        bool, typer.Option("--refit-full", help="Refit the ensemble on all rows: lighter model, faster predictions.")
-    ] = False,
+        bool | None,
+        typer.Option("--refit-full/--no-refit-full",
+                     help="Refit the ensemble on all rows: lighter model, faster predictions. Default: only where "
+                          "validation has 3 folds or fewer (large data).", show_default=False),
+    ] = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", help="Continue the search of this model folder with --time-limit more seconds.",

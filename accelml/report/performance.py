@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from accelml.ensemble.refit import refit_names
 from accelml.report.classification import classification_charts
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, key_figures, note
@@ -27,8 +28,9 @@ def performance_section(ctx: ReportContext) -> Section:
         intro = (f"No test data was given: these charts use the final ensemble's <b>{esc(ev.label)}</b>, each row "
                  "predicted by models that did not train on it. Pass test data for an independent check "
                  "(<code>accelml report MODEL --data test.csv</code>).")
-        if getattr(result.config, "refit_full", False):
-            intro += " The final model was refit on all rows; these predictions come from the fold models it replaced."
+        if refit_names(result.ensemble, result.n_splits):
+            intro += (" Members of the final model were refit on all rows; these predictions come from the fold "
+                      "models they replaced.")
     if ctx.task == "regression":
         charts = regression_charts(ev, result.schema.target)
     else:

@@ -175,6 +175,38 @@ def test_refit_full_gives_one_model_per_member_and_similar_predictions() -> None
     assert latency["batch_ms_per_row"] < bagged.result_.extra["latency"]["batch_ms_per_row"]
 
 
+def test_three_folds_or_fewer_refit_the_members_on_all_rows_by_default() -> None:
+    table = make_table("binary", n=400, seed=8)
+    three = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=3, stacking=False)
+    assert all(len(m.models) == 1 for m in three.result_.ensemble.members if m.weight > 0)
+    assert "each fold model had trained on only 2/3 of the rows" in _model_reason_text(three)
+    kept = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=3, refit_full=False)
+    assert all(len(m.models) == 3 for m in kept.result_.ensemble.members)
+    five = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5)
+    assert all(len(m.models) == 5 for m in five.result_.ensemble.members)
+
+
+def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_models() -> None:
+    from accelml.budget import Deadline
+    from accelml.ensemble.refit import refit_full
+    from accelml.run import encode_target
+    from accelml.schema.validate import coerce_training_frame
+
+    table = make_table("binary", n=400, seed=8)
+    model = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=3, refit_full=False)
+    ensemble, schema = model.result_.ensemble, model.result_.schema
+    X, y = coerce_training_frame(table, schema), encode_target(table["y"], schema)
+    names = [m.name for m in ensemble.members]
+
+    def refit(seconds: float) -> list[int]:
+        out = refit_full(ensemble, X, y, schema, Deadline.after(30), n_jobs=1, seed=0, mode="chosen",
+                         seconds=dict.fromkeys(names, seconds))
+        return [len(m.models) for m in out.members]
+
+    assert refit(60.0) == [3] * len(names)  # expected to take twice the time left
+    assert refit(0.1) == [1] * len(names)
+
+
 def test_a_knn_member_is_refit_on_all_rows_with_the_fold_models_neighbourhood() -> None:
     table = make_table("binary", n=400, seed=8)
     other = fit(table, models=["linear"], max_trials=1, time_limit=None, n_splits=5)

@@ -27,7 +27,10 @@ def _fit(task: str, models: list[str], numeric_only: bool = False, n: int = 200)
     frame = tiny_frame(task, n=n)
     if numeric_only:
         frame = frame.drop(columns=["colour", "member"])
-    return accelml.AutoML(max_trials=1, time_limit=None, n_jobs=1, n_splits=2, models=models).fit(frame, target="y")
+    # two fold models per member (refit_full=False), so that the export of every fold is checked
+    return accelml.AutoML(max_trials=1, time_limit=None, n_jobs=1, n_splits=2, models=models, refit_full=False).fit(
+        frame, target="y"
+    )
 
 
 @pytest.mark.parametrize(
