@@ -64,7 +64,10 @@ def _refit_text(result: FitResult) -> str:
     """Which members were refit on all rows, and why (asked for, chosen for few folds, or free for kNN)."""
     names = refit_names(result.ensemble, result.n_splits)
     mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits)
-    kept = [m.name for m in result.ensemble.members if m.weight > 0 and len(m.models) > 1 and not m.inputs]
+    read = {name for m in result.ensemble.members for name in m.inputs}
+    kept = [m.name for m in result.ensemble.members
+            if m.weight > 0 and len(m.models) > 1 and not m.inputs and m.name not in read]
+    stacked = [m.name for m in result.ensemble.members if len(m.models) > 1 and m.name in read]
     if not names:
         return ""
     listed = esc(", ".join(names))
@@ -80,7 +83,11 @@ def _refit_text(result: FitResult) -> str:
     text = (f"<p>{listed} {'was' if len(names) == 1 else 'were'} then refit once on all training rows, {why}. The "
             "validation scores are those of the fold models replaced.")
     if kept:
-        text += f" {esc(', '.join(kept))} kept {'its' if len(kept) == 1 else 'their'} fold models (no time left)."
+        text += (f" {esc(', '.join(kept))} kept {'its' if len(kept) == 1 else 'their'} fold models: the refit would not "
+                 "have finished in the time left.")
+    if stacked and mode != "asked":
+        text += (f" {esc(', '.join(stacked))} kept {'its' if len(stacked) == 1 else 'their'} fold models for the "
+                 "stacker, which reads the outputs it was validated with.")
     return text + "</p>"
 
 
