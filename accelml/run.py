@@ -215,7 +215,7 @@ def fit_pipeline(
         if stacker is not None:
             trials.append(stacker)
     ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, constraints)
-    # Members that refit for free (kNN) always are: one neighbour search instead of one per fold.
+    # Refit on all rows as refit_mode says; members that refit for free (kNN) always are: one neighbour search, not k.
     ensemble = refit_full(
         ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
         n_jobs=n_jobs, seed=config.seed, mode=refit,

@@ -127,7 +127,7 @@ class MLPModel(Model):
         params = dict(self.params or {})
         best = [m.best_epoch_ for m in fitted if getattr(m, "best_epoch_", None)]
         if best:
-            params["max_epochs"] = max(1, int(round(np.mean(best) * 1.1)))
+            params["max_epochs"] = max(1, round(float(np.mean(best)) * 1.1))
             params["patience"] = params["max_epochs"] + 1  # every epoch is run: the training loss says nothing
         return params
 
