@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,12 +15,12 @@ import pandas as pd
 from accelml.budget import Deadline
 from accelml.config import FitConfig, resolve_jobs
 from accelml.data import read_table
-from accelml.exceptions import DataError
 from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import refit_full
 from accelml.ensemble.stack import fit_stacker
+from accelml.exceptions import DataError
 from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.monitor import build_profile
 from accelml.profiling import DataIssue, check_data

@@ -12,8 +12,8 @@ from rich.markup import escape
 from accelml.cli.display import print_command, stdout_console
 from accelml.cli.paths import check_model_folder, run_folder
 from accelml.cli.report import check_report_file
-from accelml.exceptions import ConfigError
 from accelml.cli.summary import fit_with_display, print_fit_summary
+from accelml.exceptions import ConfigError
 
 __all__ = ["fit", "parse_models"]
 

@@ -10,7 +10,7 @@ import pandas as pd
 from accelml.explain.data import model_outputs
 from accelml.schema.schema import ColumnRole
 
-__all__ = ["GRID_POINTS", "DEPENDENCE_ROLES", "partial_dependence"]
+__all__ = ["DEPENDENCE_ROLES", "GRID_POINTS", "partial_dependence"]
 
 GRID_POINTS = 20  # numeric grid: quantiles between the 5th and 95th percentile
 MAX_LEVELS = 12  # categorical grid: the most frequent values

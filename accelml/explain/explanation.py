@@ -63,8 +63,8 @@ class Explanation:
 
     def __str__(self) -> str:
         parts = [
-            f"Permutation importance ({self.metric} loss increase when a feature is shuffled; "
-            f"{self.n_rows} rows of {self.source}):",
+            (f"Permutation importance ({self.metric} loss increase when a feature is shuffled; "
+             f"{self.n_rows} rows of {self.source}):"),
             self.importance.head(self.top).to_string(index=False),
         ]
         if self.shap is not None:

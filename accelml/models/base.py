@@ -108,7 +108,7 @@ class Model(BaseEstimator):
         rounds = [m.rounds_used_ for m in fitted if getattr(m, "rounds_used_", None)]
         params = dict(self.params or {})
         if rounds:
-            params["n_estimators"] = max(1, int(round(np.mean(rounds) * 1.1)))
+            params["n_estimators"] = max(1, round(float(np.mean(rounds)) * 1.1))
         return params
 
     # ----------------------------------------------------------------- the contract

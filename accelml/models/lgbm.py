@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
 from accelml.budget import Deadline
 from accelml.models.base import CategoricalInfo, Model
 from accelml.search.space import Dim, Float, Int

@@ -8,6 +8,7 @@ forward pass over the saved arrays, so loading never needs more than ``numpy.loa
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -79,7 +80,7 @@ class MLPModel(Model):
         best_loss, best_weights, waited, epochs, best_epoch = np.inf, None, 0, 0, 0
         rng = np.random.default_rng(self.seed)
         sizes = [X.shape[1], *common["hidden_layer_sizes"], max(self.n_classes_, 1) if self.is_classifier else 1]
-        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        weights = sum(a * b for a, b in pairwise(sizes))
         slice_rows = max(common["batch_size"], min(_SLICE_ROWS, int(_SLICE_WORK / weights)))
         n_slices = -(-X.shape[0] // slice_rows)
         est.set_params(batch_size=min(common["batch_size"], X.shape[0] // n_slices))  # no slice below a batch

@@ -33,8 +33,8 @@ def leaderboard_section(ctx: ReportContext) -> Section:
     )
     failed = [t for t in ctx.result.trials if not t.ok]
     notes = [
-        f"{metric.name}: {'higher' if metric.greater_is_better else 'lower'} is better, on out-of-fold predictions. "
-        "Fit time covers all folds; prediction time is for all fold models together. Ensemble members are shaded.",
+        (f"{metric.name}: {'higher' if metric.greater_is_better else 'lower'} is better, on out-of-fold predictions. "
+         "Fit time covers all folds; prediction time is for all fold models together. Ensemble members are shaded."),
     ]
     if len(board) > MAX_ROWS:
         notes.append(f"The {MAX_ROWS} best of {len(board)} rows are shown.")

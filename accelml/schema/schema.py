@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["ColumnRole", "ColumnSpec", "Schema", "TASKS"]
+__all__ = ["TASKS", "ColumnRole", "ColumnSpec", "Schema"]
 
 TASKS = ("binary", "multiclass", "regression")
 

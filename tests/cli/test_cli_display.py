@@ -65,9 +65,8 @@ def test_live_panel_on_a_terminal() -> None:
 
 def test_display_starts_nothing_when_the_fit_fails_early() -> None:
     console = _console(terminal=True)
-    with pytest.raises(ValueError):
-        with SearchDisplay(console, time_limit=10):
-            raise ValueError("unknown target")
+    with pytest.raises(ValueError), SearchDisplay(console, time_limit=10):
+        raise ValueError("unknown target")
     assert console.file.getvalue() == ""
 
 
