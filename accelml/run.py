@@ -177,15 +177,16 @@ def fit_pipeline(
                          n_repeats=n_repeats)
     folds = FoldCache(X, y, splits, schema, seed=config.seed)
     n_repeats = folds.n_repeats
+    k_folds = len(splits) // n_repeats  # folds per repeat
     if store is not None and not resume:
         store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
-                     "n_splits": len(splits) // n_repeats, "n_repeats": n_repeats,
+                     "n_splits": k_folds, "n_repeats": n_repeats,
                      "data": str(data) if isinstance(data, (str, Path)) else None})
     logger.info("%d rows, %d features, task %s, metric %s, %d split(s) x %d repeat(s)", len(y), len(schema.features),
-                schema.task, chosen.name, len(splits) // n_repeats, n_repeats)
+                schema.task, chosen.name, k_folds, n_repeats)
 
     constraints = Constraints(config.max_latency_ms, config.max_size_mb)
-    refit = refit_mode(config.refit_full, len(splits) // n_repeats)
+    refit = refit_mode(config.refit_full, k_folds)
     reserve = search_reserve(config.time_limit, refit, constraints.active, len(schema.classes or []))
     stacking = config.stacking and len(splits) > 1 and not constraints.active
     n_jobs = resolve_jobs(config.n_jobs)
@@ -219,7 +220,7 @@ def fit_pipeline(
     ensemble = refit_full(
         ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
         n_jobs=n_jobs, seed=config.seed, mode=refit,
-        seconds=_refit_seconds(trials, len(splits) // n_repeats),
+        seconds=_refit_seconds(trials, k_folds),
     )
     ensemble.share_preprocessors().set_threads(n_jobs)
     rows = folds.oof_rows
@@ -239,7 +240,7 @@ def fit_pipeline(
         config=config,
         fit_seconds=time.monotonic() - started,
         n_rows=len(y),
-        n_splits=len(splits) // n_repeats,
+        n_splits=k_folds,
         n_repeats=n_repeats,
         sample=frame.iloc[rows].reset_index(drop=True),
         sample_oof=oof[rows],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,18 +50,26 @@ def table(task: str) -> pd.DataFrame:
     return make_table(task)
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Undo what a CLI command run by a test changes in logging (its handler on ``accelml``, levels), so that no
-    test sees another's (run after the export, serve, ensemble and report tests, the CLI test that checks its handler
-    is removed found one an earlier test's command had left)."""
+@contextmanager
+def restored_logging() -> Iterator[None]:
+    """Undo what the CLI's logging setup changes, so that later tests in the same process see the usual loggers."""
     names = ("accelml", "py.warnings")
     saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers),
                     logging.getLogger(name).propagate) for name in names}
-    yield
-    for name, (level, handlers, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-    logging.captureWarnings(False)
+    try:
+        yield
+    finally:
+        for name, (level, handlers, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+        logging.captureWarnings(False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Every test leaves logging as it found it, whatever CLI command it ran (run after the export, serve, ensemble and
+    report tests, the CLI test that checks its handler is removed found one an earlier test's command had left)."""
+    with restored_logging():
+        yield

@@ -82,6 +82,11 @@ class Ensemble:
     members: list[Member]
     temperature: float = 1.0
 
+    @property
+    def stack_inputs(self) -> set[str]:
+        """Names of the members a stacked member reads."""
+        return {name for m in self.members for name in m.inputs}
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification) or values (regression) for already validated rows."""
         needed = {name for m in self.members if m.weight > 0 for name in m.inputs}

@@ -34,7 +34,7 @@ def refit_full(
         raise ValueError(f"unknown refit mode {mode!r}")
     preprocessors: dict[str, tuple[Preprocessor, np.ndarray]] = {}
     refit: dict[str, Member] = {}
-    read = {name for member in ensemble.members for name in member.inputs}
+    read = ensemble.stack_inputs
     for member in sorted(ensemble.members, key=lambda m: -m.weight):  # stable: ties keep the ensemble's order
         cls = MODELS[member.model]
         # A stacked member learned from out-of-fold outputs, which only fold models give: it keeps its fold models.

@@ -63,13 +63,13 @@ def _model_reason(ctx: ReportContext) -> str:
 def _refit_text(result: FitResult) -> str:
     """Which members were refit on all rows, and why (asked for, chosen for few folds, or free for kNN)."""
     names = refit_names(result.ensemble, result.n_splits)
+    if not names:
+        return ""
     mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits)
-    read = {name for m in result.ensemble.members for name in m.inputs}
+    read = result.ensemble.stack_inputs
     kept = [m.name for m in result.ensemble.members
             if m.weight > 0 and len(m.models) > 1 and not m.inputs and m.name not in read]
     stacked = [m.name for m in result.ensemble.members if len(m.models) > 1 and m.name in read]
-    if not names:
-        return ""
     listed = esc(", ".join(names))
     if mode == "free":
         return (f"<p>{listed} (k-nearest neighbours) was refit once on all training rows, since that only stores "

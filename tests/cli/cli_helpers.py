@@ -5,15 +5,12 @@ Plain functions, not fixtures: a second ``conftest.py`` outside a package would 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 from typer.testing import Result
 
 from accelml.cli.errors import EXIT_USER_ERROR
+from tests.conftest import restored_logging  # re-exported for the CLI tests
 
 __all__ = ["FAST", "assert_one_line_error", "make_frame", "restored_logging"]
 
@@ -50,20 +47,3 @@ def assert_one_line_error(result: Result, *fragments: str, code: int = EXIT_USER
     for fragment in fragments:
         assert fragment in line, line
     return line
-
-
-@contextmanager
-def restored_logging() -> Iterator[None]:
-    """Undo what the CLI's logging setup changes, so that later tests in the same process see the usual loggers."""
-    names = ("accelml", "py.warnings")
-    saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers),
-                    logging.getLogger(name).propagate) for name in names}
-    try:
-        yield
-    finally:
-        for name, (level, handlers, propagate) in saved.items():
-            logger = logging.getLogger(name)
-            logger.setLevel(level)
-            logger.handlers[:] = handlers
-            logger.propagate = propagate
-        logging.captureWarnings(False)
