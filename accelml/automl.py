@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sklearn.base import BaseEstimator
 
 from accelml.config import FitConfig
 from accelml.exceptions import ConfigError, NotFittedError
+from accelml.tasks import get_task
 
 __all__ = ["AutoML", "load"]
 
@@ -44,12 +46,16 @@ class AutoML(BaseEstimator):
         workers: Trials run at once, each in a worker process with ``n_jobs // workers`` threads; ``None`` chooses:
             one per core on small tables with a time limit of 30 s or more (where one model cannot use several
             cores), else one. More than one worker makes the tuning order depend on which trial finishes first.
+        groups: A column of group ids (a patient, a customer, a site): validation keeps each group's rows in one fold,
+            so no model is validated on a group it trained on, and the column is not a feature. The same as
+            ``roles={column: "group"}``. A column with the ``"time"`` role orders validation instead: each fold trains
+            on earlier rows and is validated on later ones.
 
     Example:
         >>> import accelml
         >>> from accelml.datasets import load_demo
         >>> data = load_demo()
-        >>> automl = accelml.AutoML(time_limit=20, max_trials=3, n_jobs=1).fit(data, target="species")
+        >>> automl = accelml.AutoML(time_limit=20, max_trials=3, n_jobs=1, n_splits=2).fit(data, target="species")
         >>> automl.predict(data.head(2)).tolist()
         ['Adelie', 'Adelie']
     """
@@ -71,6 +77,7 @@ class AutoML(BaseEstimator):
         work_dir: str | Path | None = None,
         stacking: bool = True,
         workers: int | None = None,
+        groups: str | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -87,24 +94,13 @@ class AutoML(BaseEstimator):
         self.work_dir = work_dir
         self.stacking = stacking
         self.workers = workers
+        self.groups = groups
 
     def _config(self) -> FitConfig:
-        return FitConfig(
-            task=self.task,
-            metric=self.metric if isinstance(self.metric, str) else None,
-            time_limit=self.time_limit,
-            max_trials=self.max_trials,
-            n_jobs=self.n_jobs,
-            seed=self.seed,
-            models=tuple(self.models) if self.models else None,
-            roles=dict(self.roles or {}),
-            n_splits=self.n_splits,
-            refit_full=self.refit_full,
-            max_latency_ms=self.max_latency_ms,
-            max_size_mb=self.max_size_mb,
-            stacking=self.stacking,
-            workers=self.workers,
-        )
+        """The run's configuration: each :class:`FitConfig` field from the parameter of the same name."""
+        values = {f.name: getattr(self, f.name) for f in fields(FitConfig)}
+        values["metric"] = self.metric if isinstance(self.metric, str) else None  # a callable is passed to fit apart
+        return FitConfig(**values)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -129,8 +125,8 @@ class AutoML(BaseEstimator):
         if resume:
             if store is None:
                 raise ConfigError("resume=True needs the work_dir of the run to continue")
-            config = FitConfig(**{**_stored_config(store.state()), "time_limit": self.time_limit,
-                                  "max_trials": self.max_trials, "n_jobs": self.n_jobs})
+            config = FitConfig.from_dict({**store.state()["config"], "time_limit": self.time_limit,
+                                          "max_trials": self.max_trials, "n_jobs": self.n_jobs})
         metric = None if isinstance(self.metric, str) or resume else self.metric
         self.result_ = fit_pipeline(
             data, target, config, metric=metric, progress=progress, deadline=deadline, store=store, resume=resume
@@ -185,20 +181,19 @@ class AutoML(BaseEstimator):
     def predict(self, data: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) for each row."""
         out = self._outputs(data)
-        if self.task_ == "regression":
-            return out
-        return self.classes_[np.argmax(out, axis=1)]
+        task = get_task(self.task_)
+        return task.decode(out, self.classes_) if task.classification else out
 
     def predict_proba(self, data: Any) -> pd.DataFrame:
         """Class probabilities, one column per class label."""
-        if self.task_ == "regression":
+        if not get_task(self.task_).classification:
             raise ConfigError("predict_proba is only available for classification; use predict")
         return pd.DataFrame(self._outputs(data), columns=list(self._result().schema.classes))
 
     def score(self, data: Any, target: str | None = None) -> float:
         """The metric on labelled data the model has not seen (raw value; see ``metric_.greater_is_better``)."""
         from accelml.data import read_table
-        from accelml.run import encode_target
+        from accelml.tasks import encode_target
 
         result = self._result()
         frame = read_table(data)
@@ -207,7 +202,7 @@ class AutoML(BaseEstimator):
             raise ConfigError(f"the data has no target column '{target}' to score against")
         frame = frame[frame[target].notna()]
         out = self._outputs(frame)
-        y = encode_target(frame[target], result.schema) if self.task_ != "regression" else frame[target].to_numpy(float)
+        y = encode_target(frame[target], result.schema)
         return result.metric.score_from_proba(y, out)
 
     # ------------------------------------------------------------------ analysis
@@ -237,10 +232,11 @@ class AutoML(BaseEstimator):
         return save_artifact(self._result(), Path(path), force=force)
 
 
-def _stored_config(state: dict[str, Any]) -> dict[str, Any]:
-    config = dict(state["config"])
-    config["models"] = tuple(config["models"]) if config.get("models") else None
-    return config
+def _params(config: FitConfig) -> dict[str, Any]:
+    """The ``AutoML`` parameters that give ``config`` back from ``_config``."""
+    params = {f.name: getattr(config, f.name) for f in fields(FitConfig)}
+    params["roles"] = params["roles"] or None  # AutoML's default, as get_params shows it
+    return params
 
 
 def load(path: str | Path) -> AutoML:
@@ -248,22 +244,6 @@ def load(path: str | Path) -> AutoML:
     from accelml.export import load_artifact
 
     result = load_artifact(Path(path))
-    config = result.config
-    automl = AutoML(
-        task=config.task,
-        metric=result.metric.name,
-        time_limit=config.time_limit,
-        n_jobs=config.n_jobs,
-        seed=config.seed,
-        max_trials=config.max_trials,
-        models=config.models,
-        roles=config.roles or None,
-        n_splits=config.n_splits,
-        refit_full=config.refit_full,
-        max_latency_ms=config.max_latency_ms,
-        max_size_mb=config.max_size_mb,
-        stacking=config.stacking,
-        workers=config.workers,
-    )
+    automl = AutoML(**{**_params(result.config), "metric": result.metric.name})
     automl.result_ = result
     return automl

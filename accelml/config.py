@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from accelml.exceptions import ConfigError
-from accelml.schema import TASKS
+from accelml.tasks import TASKS
 
 __all__ = ["FitConfig", "resolve_jobs"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class FitConfig:
+    """The options of a run: the one declaration that ``AutoML``, its loaders, the CLI and the wrappers follow.
+
+    ``AutoML._config`` reads each field from the ``AutoML`` parameter of the same name, and stored configurations are
+    read back with :meth:`from_dict`, so a new option is a field here (checked in ``__post_init__``) plus its parameter
+    in ``AutoML.__init__``, ``AutoClassifier``/``AutoRegressor`` and ``accelml fit``, which scikit-learn's explicit
+    signatures require and ``tests/test_config.py`` checks against these fields.
+    """
+
     task: str | None = None
     metric: str | None = None  # a registry name; a callable metric is kept on the AutoML object
     time_limit: float | None = 60.0
@@ -30,8 +42,12 @@ class FitConfig:
     max_size_mb: float | None = None
     stacking: bool = True  # a second layer on the best models' out-of-fold outputs when k-fold leaves time for it
     workers: int | None = None  # trials run at once in worker processes; None: chosen from the data and the budget
+    groups: str | None = None  # a column of group ids: grouped k-fold keeps each group's rows in one fold
 
     def __post_init__(self) -> None:
+        # Any sequence or mapping is accepted (a JSON list, a user's list); one form is held. An empty list is None.
+        object.__setattr__(self, "models", tuple(self.models) if self.models else None)
+        object.__setattr__(self, "roles", dict(self.roles or {}))
         if self.task is not None and self.task not in TASKS:
             raise ConfigError(f"unknown task '{self.task}'; valid tasks: {', '.join(TASKS)}")
         if self.time_limit is not None and not self.time_limit > 0:
@@ -55,6 +71,22 @@ class FitConfig:
         d = asdict(self)
         d["models"] = list(self.models) if self.models else None
         return d
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> FitConfig:
+        """The configuration :meth:`to_dict` stored, also by another accelml version.
+
+        Options missing from ``values`` (stored before they existed) take their defaults; options this version does
+        not know are ignored, with a warning.
+
+        >>> FitConfig.from_dict({"seed": 3, "models": ["lgbm"]}).models
+        ('lgbm',)
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            logger.warning("ignoring stored option(s) %s, unknown to this accelml version", ", ".join(unknown))
+        return cls(**{name: value for name, value in values.items() if name in known})
 
 
 def resolve_jobs(n_jobs: int) -> int:

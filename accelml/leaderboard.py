@@ -10,7 +10,7 @@ __all__ = ["leaderboard"]
 
 
 def leaderboard(result: Any) -> pd.DataFrame:
-    """One row per finished trial plus one for the ensemble (``accelml.run.FitResult`` in, a frame out).
+    """One row per finished trial plus one for the ensemble (``accelml.result.FitResult`` in, a frame out).
 
     Columns: ``model``, ``family``, ``stage``, ``val_<metric>`` (out-of-fold score), ``fit_s`` (all folds),
     ``predict_s_per_1k`` (all fold models, per 1,000 rows) and ``weight`` in the final ensemble; under deployment

@@ -43,6 +43,9 @@ class Registry(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self.get_entry(key)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._paths
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
 

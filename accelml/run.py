@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,19 @@ from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import refit_full
 from accelml.ensemble.stack import fit_stacker
-from accelml.exceptions import DataError
+from accelml.exceptions import ConfigError, DataError
 from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.monitor import build_profile
-from accelml.profiling import DataIssue, check_data
-from accelml.schema import Schema, infer_schema
-from accelml.schema.infer import class_labels
+from accelml.profiling import check_data
+from accelml.result import FitResult
+from accelml.schema import ColumnRole, Schema, infer_schema
 from accelml.schema.validate import coerce_training_frame
-from accelml.search.folds import FoldCache, make_splits
+from accelml.search.folds import FoldCache
+from accelml.search.context import TrialContext
 from accelml.search.loop import SearchProgress, available_models, default_workers, run_search
 from accelml.search.store import TrialStore
-from accelml.search.trial import TrialResult
+from accelml.tasks import encode_target, get_task
+from accelml.validation import make_validation
 
 __all__ = [
     "REFIT_MAX_FOLDS", "SAMPLE_ROWS", "FitResult", "encode_target", "fit_pipeline", "refit_mode", "search_reserve",
@@ -43,27 +44,6 @@ PROFILE_ROWS = 100_000  # rows the training profile is computed on (a seeded sam
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class FitResult:
-    """Everything a fit learned; what an artifact stores and loads."""
-
-    schema: Schema
-    metric: Metric
-    metric_reason: str
-    issues: list[DataIssue]
-    trials: list[TrialResult]
-    ensemble: Ensemble
-    val_score: float
-    config: FitConfig
-    fit_seconds: float
-    n_rows: int
-    n_splits: int  # folds per repeat (1: one holdout split)
-    n_repeats: int = 1  # times k-fold was repeated with fresh shuffles
-    sample: pd.DataFrame | None = None  # up to SAMPLE_ROWS training rows as given (target included), seeded
-    sample_oof: np.ndarray | None = None  # the ensemble's out-of-fold output on those rows (never trained on them)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 # Folds at or below which the ensemble is refit on all rows by default: each fold model trained on at most two thirds
 # of the rows. On adult (32,561 rows, 3 folds) refitting the 60 s ensemble's three members took the test AUC from
 # 0.92853 to 0.92891 and halved a 1,000-row batch; a 300 s one-member ensemble went from 0.92894 to 0.92924. With 5
@@ -74,15 +54,18 @@ REFIT_MAX_FOLDS = 3
 _REFIT_SHARE = {"asked": 0.2, "chosen": 0.1, "free": 0.0}
 
 
-def refit_mode(refit_full: bool | None, n_splits: int) -> str:
+def refit_mode(refit_full: bool | None, n_splits: int, scheme: str = "kfold") -> str:
     """How the ensemble's members are refit on all rows: ``"asked"`` (``refit_full=True``), ``"chosen"`` (the
-    default where validation has 2 or 3 folds), or ``"free"``: only those that refit for free (k-nearest neighbours).
+    default where validation has 2 or 3 folds, or is time-ordered: no fold model saw the latest rows), or ``"free"``:
+    only those that refit for free (k-nearest neighbours).
 
     >>> refit_mode(None, 3), refit_mode(None, 5), refit_mode(None, 1), refit_mode(True, 5), refit_mode(False, 3)
     ('chosen', 'free', 'free', 'asked', 'free')
+    >>> refit_mode(None, 5, "time")
+    'chosen'
     """
     if refit_full is None:
-        return "chosen" if 1 < n_splits <= REFIT_MAX_FOLDS else "free"
+        return "chosen" if 1 < n_splits <= REFIT_MAX_FOLDS or (scheme == "time" and n_splits > 1) else "free"
     return "asked" if refit_full else "free"
 
 
@@ -124,19 +107,6 @@ def stack_reserve(time_limit: float | None, fold_rows: int = 0, n_classes: int =
     return round(min(0.1 * time_limit, 1.0 + fold_rows / per_second), 2)
 
 
-def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
-    """Class indices ``0..K-1`` in ``schema.classes`` order, or floats for regression."""
-    if schema.task == "regression":
-        return pd.to_numeric(y, errors="raise").to_numpy(dtype=np.float64)
-    lookup = {label: i for i, label in enumerate(schema.classes or [])}
-    return np.array([lookup[_plain(v)] for v in y], dtype=np.int64)
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the plain Python value stored in JSON."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def fit_pipeline(
     data: Any,
     target: str,
@@ -165,43 +135,40 @@ def fit_pipeline(
             raise DataError(f"the data differs from the data of the run in '{store.folder}'; resume it with the same data")
         # the folds of the recorded trials, whatever the new time limit
         n_splits, n_repeats = state["n_splits"], state.get("n_repeats", 1)
-    schema = infer_schema(frame, target, task=config.task, roles=config.roles)
+    schema = infer_schema(frame, target, task=config.task, roles=_roles(config))
     frame, issues = check_data(frame, schema)
-    schema.classes = class_labels(frame[target]) if schema.task != "regression" else None  # after rows dropped
+    schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
     X = coerce_training_frame(frame, schema)
     y = encode_target(frame[target], schema)
 
     chosen = get_metric(metric if metric is not None else config.metric, schema.task)
     reason = choice_reason(chosen, schema.task, user_given=metric is not None or config.metric is not None)
-    splits = make_splits(y, schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
-                         n_repeats=n_repeats)
-    folds = FoldCache(X, y, splits, schema, seed=config.seed)
-    n_repeats = folds.n_repeats
-    k_folds = len(splits) // n_repeats  # folds per repeat
+    validation = make_validation(y, schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
+                                 n_repeats=n_repeats, **_split_columns(X, schema))
+    folds = FoldCache(X, validation, schema, seed=config.seed)
+    n_repeats, k_folds = validation.n_repeats, validation.n_folds
     if store is not None and not resume:
         store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
                      "n_splits": k_folds, "n_repeats": n_repeats,
                      "data": str(data) if isinstance(data, (str, Path)) else None})
-    logger.info("%d rows, %d features, task %s, metric %s, %d split(s) x %d repeat(s)", len(y), len(schema.features),
-                schema.task, chosen.name, k_folds, n_repeats)
+    logger.info("%d rows, %d features, task %s, metric %s, validation: %s", len(y), len(schema.features),
+                schema.task, chosen.name, validation.describe())
 
     constraints = Constraints(config.max_latency_ms, config.max_size_mb)
-    refit = refit_mode(config.refit_full, k_folds)
+    refit = refit_mode(config.refit_full, k_folds, validation.scheme)
     reserve = search_reserve(config.time_limit, refit, constraints.active, len(schema.classes or []))
-    stacking = config.stacking and len(splits) > 1 and not constraints.active
+    stacking = config.stacking and validation.partition and not constraints.active
     n_jobs = resolve_jobs(config.n_jobs)
     workers = config.workers or default_workers(folds, n_jobs, config.time_limit)
     first_repeat_rows = sum(len(train) for train, _ in folds.first_repeat)
     kept = stack_reserve(config.time_limit, first_repeat_rows, len(schema.classes or [])) if stacking else 0.0
+    context = TrialContext(schema.task, chosen, seed=config.seed, n_jobs=n_jobs)
     trials = run_search(
         folds,
-        chosen,
-        schema.task,
+        context,
         deadline.child(reserve=reserve + kept),
-        models=available_models(list(config.models) if config.models else None),
+        models=available_models(list(config.models) if config.models else None, schema.task, schema),
         max_trials=config.max_trials,
-        n_jobs=n_jobs,
-        seed=config.seed,
         progress=progress,
         issues=issues,
         store=store,
@@ -209,10 +176,8 @@ def fit_pipeline(
         workers=workers,
     )
     if stacking:
-        stacker = fit_stacker(
-            trials, folds, chosen, schema.task, deadline.child(reserve=reserve),
-            trial_id=max(t.result.spec.trial_id for t in trials) + 1, n_jobs=n_jobs, seed=config.seed,
-        )
+        stacker = fit_stacker(trials, folds, context, deadline.child(reserve=reserve),
+                              trial_id=max(t.result.spec.trial_id for t in trials) + 1)
         if stacker is not None:
             trials.append(stacker)
     ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, constraints)
@@ -246,6 +211,8 @@ def fit_pipeline(
         sample_oof=oof[rows],
         extra={
             "latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms},
+            "validation": {"scheme": validation.scheme, "column": validation.column,
+                           "description": validation.describe()},
             # the training data's profile, which monitoring compares new data with
             "profile": build_profile(_at_most(frame, PROFILE_ROWS, config.seed), schema,
                                      _at_most(oof[folds.oof_rows], PROFILE_ROWS, config.seed)),
@@ -253,6 +220,32 @@ def fit_pipeline(
                 "costs": costs} if constraints.active else {}),
         },
     )
+
+
+def _roles(config: FitConfig) -> dict[str, str]:
+    """The user's roles, with ``groups`` as the group column's role."""
+    roles = dict(config.roles)
+    if config.groups is not None:
+        given = roles.get(config.groups, "group")
+        if str(given).lower() != "group":
+            raise ConfigError(f"column '{config.groups}' is given as groups and as role '{given}'; choose one")
+        roles[config.groups] = "group"
+    return roles
+
+
+def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    """The column validation follows, if any: a TIME column orders the folds, a GROUP column keeps each group on one
+    side (at most one of each; a TIME column wins over a GROUP column)."""
+    for role, key in ((ColumnRole.TIME, "times"), (ColumnRole.GROUP, "groups")):
+        names = schema.names(role)
+        if len(names) > 1:
+            raise ConfigError(f"columns {', '.join(map(repr, names))} all have the {role.value} role; validation "
+                              f"follows one {role.value} column, so give that role to one of them")
+        if names:
+            values = X[names[0]] if names[0] in X.columns else None
+            if values is not None:
+                return {key: values.to_numpy(), "column": names[0]}
+    return {}
 
 
 def _refit_seconds(trials: list[Any], n_splits: int) -> dict[str, float]:

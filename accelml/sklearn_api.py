@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,8 @@ _TARGET = "__accelml_target__"
 
 
 class _AutoEstimator(BaseEstimator):
+    """``AutoML``'s parameters (see :class:`~accelml.AutoML`) but ``task``, which the estimator's class decides."""
+
     _task: str = ""
 
     def __init__(
@@ -26,7 +29,15 @@ class _AutoEstimator(BaseEstimator):
         n_jobs: int = -1,
         seed: int = 0,
         max_trials: int | None = None,
-        models: Any = None,
+        models: Sequence[str] | None = None,
+        roles: Mapping[str, str] | None = None,
+        n_splits: int | None = None,
+        refit_full: bool | None = None,
+        max_latency_ms: float | None = None,
+        max_size_mb: float | None = None,
+        stacking: bool = True,
+        workers: int | None = None,
+        groups: str | None = None,
     ):
         self.metric = metric
         self.time_limit = time_limit
@@ -34,6 +45,14 @@ class _AutoEstimator(BaseEstimator):
         self.seed = seed
         self.max_trials = max_trials
         self.models = models
+        self.roles = roles
+        self.n_splits = n_splits
+        self.refit_full = refit_full
+        self.max_latency_ms = max_latency_ms
+        self.max_size_mb = max_size_mb
+        self.stacking = stacking
+        self.workers = workers
+        self.groups = groups
 
     def _frame(self, X: Any) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
@@ -46,15 +65,8 @@ class _AutoEstimator(BaseEstimator):
     def fit(self, X: Any, y: Any) -> _AutoEstimator:
         frame = self._frame(X)
         frame[_TARGET] = np.asarray(y)
-        self.automl_ = AutoML(
-            task=self._task_for(frame[_TARGET]),
-            metric=self.metric,
-            time_limit=self.time_limit,
-            n_jobs=self.n_jobs,
-            seed=self.seed,
-            max_trials=self.max_trials,
-            models=self.models,
-        ).fit(frame, target=_TARGET)
+        params = self.get_params(deep=False)  # every parameter is AutoML's, under the same name
+        self.automl_ = AutoML(**params, task=self._task_for(frame[_TARGET])).fit(frame, target=_TARGET)
         self.n_features_in_ = frame.shape[1] - 1
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)

@@ -64,11 +64,13 @@ def evaluate_dataset(name: str, entry: dict[str, Any], configs: list[dict[str, A
     from accelml.data import read_table
     from accelml.metrics import get_metric
     from accelml.profiling import check_data
-    from accelml.run import encode_target
+    from accelml.tasks import encode_target
     from accelml.schema import coerce_training_frame, infer_schema
-    from accelml.schema.infer import class_labels
+    from accelml.tasks import get_task
+    from accelml.search.context import TrialContext
     from accelml.search.evaluate import evaluate_trial
-    from accelml.search.folds import FoldCache, make_splits
+    from accelml.search.folds import FoldCache
+    from accelml.validation import make_validation
     from accelml.search.trial import TrialSpec
 
     frame = read_table(DATASETS_DIR / entry["train"])
@@ -78,16 +80,16 @@ def evaluate_dataset(name: str, entry: dict[str, Any], configs: list[dict[str, A
         frame = frame.sample(args.max_rows, random_state=args.seed)
     schema = infer_schema(frame, target, task=entry["task"])
     frame, _ = check_data(frame, schema)
-    schema.classes = class_labels(frame[target]) if schema.task != "regression" else None
+    schema.classes = get_task(schema.task).labels(frame[target])
     X = coerce_training_frame(frame, schema)
     y = encode_target(frame[target], schema)
     metric = get_metric(None, schema.task)
-    folds = FoldCache(X, y, make_splits(y, schema.task, seed=args.seed, n_splits=5), schema, seed=args.seed)
+    folds = FoldCache(X, make_validation(y, schema.task, seed=args.seed, n_splits=5), schema, seed=args.seed)
     results = []
     for i, config in enumerate(configs):
         spec = TrialSpec(i, config["model"], config["params"], "portfolio")
-        fitted = evaluate_trial(spec, folds, metric, schema.task, Deadline.after(args.trial_seconds),
-                                n_jobs=args.jobs, seed=args.seed, started=time.monotonic())
+        context = TrialContext(schema.task, metric, seed=args.seed, n_jobs=args.jobs)
+        fitted = evaluate_trial(spec, folds, context.at(Deadline.after(args.trial_seconds), started=time.monotonic()))
         r = fitted.result
         results.append({"loss": r.loss if r.ok else None, "time": r.fit_time, "oof": fitted.oof if r.ok else None})
         print(f"  {name:<22} {spec.model:<12} {r.status:<8} loss {r.loss:9.5f}  {r.fit_time:6.2f}s", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from accelml.cli.report import check_report_file
 from accelml.cli.summary import fit_with_display, print_fit_summary
 from accelml.exceptions import ConfigError
 
-__all__ = ["fit", "parse_models"]
+__all__ = ["fit", "parse_models", "parse_roles"]
 
 DEFAULT_OUT = Path("accelml-model")
 
@@ -30,6 +31,45 @@ def parse_models(models: str | None) -> list[str] | None:
         return None
     keys = [key.strip() for key in models.split(",") if key.strip()]
     return keys or None
+
+
+def parse_roles(values: list[str] | None) -> dict[str, str]:
+    """``--role COLUMN=ROLE`` values as the ``roles=`` mapping of Python (a column name may itself hold ``=``).
+
+    >>> parse_roles(["zip=categorical", "a=b=Numeric"]), parse_roles(None)
+    ({'zip': 'categorical', 'a=b': 'numeric'}, {})
+
+    Raises:
+        ConfigError: A value is not ``COLUMN=ROLE``, names an unknown role, or gives a column a second role. Whether
+            the column exists is checked with the data, as for ``roles=``.
+    """
+    from accelml.schema import ColumnRole  # here, not at the top: `accelml --help` does not import pandas
+
+    valid = sorted(role.value for role in ColumnRole)
+    roles: dict[str, str] = {}
+    for value in values or ():
+        column, _, role = value.rpartition("=")
+        role = role.strip().lower()
+        problem = _role_problem(value, column, role, valid)
+        if problem:
+            raise ConfigError(f"--role {value!r} {problem}; valid roles are: {', '.join(valid)}")
+        if roles.setdefault(column, role) != role:
+            raise ConfigError(f"--role gives column {column!r} two roles ({roles[column]}, {role}); keep one")
+    return roles
+
+
+def _role_problem(value: str, column: str, role: str, valid: list[str]) -> str | None:
+    """What is wrong with one ``--role`` value, split at its last ``=``; ``None`` when nothing is."""
+    if "=" not in value:
+        return "is not COLUMN=ROLE (e.g. --role zip=categorical)"
+    if not column:
+        return "names no column (write COLUMN=ROLE)"
+    if not role:
+        return "names no role (write COLUMN=ROLE)"
+    if role in valid:
+        return None
+    close = difflib.get_close_matches(role, valid, n=1)
+    return f"has unknown role {role!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def fit(
@@ -51,9 +91,20 @@ def fit(
     max_trials: Annotated[int | None, typer.Option("--max-trials", help="Stop after this many trials.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to save the model in.")] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cores to use; -1 for all.")] = -1,
+    n_jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cores to use; -1 for all.")] = -1,
     models: Annotated[
         str | None, typer.Option(help="Comma-separated model families to try, e.g. lgbm,xgb; all by default.")
+    ] = None,
+    roles: Annotated[
+        list[str] | None,
+        typer.Option("--role", metavar="COLUMN=ROLE", show_default=False,
+                     help="Give a column a role instead of the inferred one, e.g. --role zip=categorical (the words of "
+                          "Python's roles=); repeat for more columns."),
+    ] = None,
+    n_splits: Annotated[
+        int | None,
+        typer.Option("--n-splits", help="Validation folds (1: one holdout split); chosen from the data size by "
+                     "default.", show_default=False),
     ] = None,
     refit_full: Annotated[
         bool | None,
@@ -79,6 +130,11 @@ def fit(
         typer.Option("--workers", help="Trials run at once in worker processes (1: sequential and reproducible); "
                      "chosen from the data by default.", show_default=False),
     ] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option("--groups", help="A column of group ids: validation keeps each group's rows in one fold (the same "
+                     "as --role COLUMN=group).", show_default=False),
+    ] = None,
     stacking: Annotated[
         bool, typer.Option("--stacking/--no-stacking", help="Try a second layer on the best models' outputs.")
     ] = True,
@@ -94,6 +150,7 @@ def fit(
     from accelml import AutoML
 
     console = stdout_console()
+    parsed_roles = parse_roles(roles)  # before anything else: a typo costs no time
     if report is not None:
         check_report_file(report, force, option="--report")
     if resume is not None:
@@ -114,16 +171,19 @@ def fit(
         task=task,
         metric=metric,
         time_limit=time_limit,
-        n_jobs=jobs,
+        n_jobs=n_jobs,
         seed=seed,
         max_trials=max_trials,
         models=parse_models(models),
+        roles=parsed_roles or None,
+        n_splits=n_splits,
         refit_full=refit_full,
         max_latency_ms=max_latency_ms,
         max_size_mb=max_size_mb,
         work_dir=run_folder(out),
         stacking=stacking,
         workers=workers,
+        groups=groups,
     )
     fit_with_display(console, automl, str(data), target, resume=resume is not None)
     print_fit_summary(console, automl)

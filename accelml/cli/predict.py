@@ -11,6 +11,7 @@ from rich.markup import escape
 from accelml.cli.display import stdout_console
 from accelml.cli.paths import check_output_file
 from accelml.exceptions import ConfigError
+from accelml.tasks import get_task
 
 __all__ = ["predict"]
 
@@ -33,8 +34,8 @@ def predict(
     console = stdout_console()
     check_output_file(out, force)
     automl = load(model_dir)
-    if proba and automl.task_ == "regression":
-        raise ConfigError("--proba needs a classification model; this one does regression, so drop --proba")
+    if proba and not get_task(automl.task_).classification:
+        raise ConfigError(f"--proba needs a classification model; this one does {automl.task_}, so drop --proba")
     if proba:
         frame = automl.predict_proba(str(data))
     else:

@@ -49,11 +49,9 @@ def build_ensemble(
         )
     candidates.sort(key=lambda t: (t.result.loss, t.result.spec.trial_id))
     rows = folds.oof_rows
-    y = folds.y[rows]
 
-    def loss(pred: np.ndarray) -> float:
-        value = metric.score_from_proba(y, pred)
-        return -value if metric.greater_is_better else value
+    def loss(pred: np.ndarray) -> float:  # pred: one entry per out-of-fold row
+        return folds.validation.loss(metric, pred, aligned=True)
 
     # With repeated k-fold, the final model keeps the first repeat's fold models: every row was scored by the average
     # of all repeats, but predicting with a third of the models costs a third of the time for nearly the same bag.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from accelml.ensemble.calibrate import apply_temperature
-from accelml.features import Preprocessor
 from accelml.models import Model
 from accelml.search.evaluate import predict_outputs
 
@@ -27,7 +27,7 @@ class Member:
     name: str
     model: str
     weight: float
-    preprocessors: list[Preprocessor]
+    preprocessors: list[Any]  # each fold model's fitted featurizer (see accelml.features.INPUTS)
     models: list[Model]
     inputs: tuple[str, ...] = ()
 
@@ -109,7 +109,7 @@ class Ensemble:
         category codes usually agree across folds when every fold saw every category). Returns self."""
         import json
 
-        shared: dict[str, Preprocessor] = {}
+        shared: dict[str, Any] = {}
         for m in self.members:
             m.preprocessors = [shared.setdefault(json.dumps(pre.to_dict(), sort_keys=True, default=str), pre)
                                for pre in m.preprocessors]

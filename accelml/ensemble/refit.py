@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from accelml.budget import Deadline
 from accelml.ensemble.predictor import Ensemble, Member
-from accelml.features import Preprocessor
+from accelml.features import make_input
 from accelml.models import MODELS
 from accelml.schema import Schema
 
@@ -32,7 +33,7 @@ def refit_full(
     refits for free (``Model.free_refit``, k-nearest neighbours), which every fit does."""
     if mode not in ("asked", "chosen", "free"):
         raise ValueError(f"unknown refit mode {mode!r}")
-    preprocessors: dict[str, tuple[Preprocessor, np.ndarray]] = {}
+    preprocessors: dict[str, tuple[Any, np.ndarray]] = {}  # per input kind: the featurizer and its output
     refit: dict[str, Member] = {}
     read = ensemble.stack_inputs
     for member in sorted(ensemble.members, key=lambda m: -m.weight):  # stable: ties keep the ensemble's order
@@ -48,7 +49,7 @@ def refit_full(
                         deadline.remaining())
             continue
         if cls.preprocessing not in preprocessors:
-            pre = Preprocessor(cls.preprocessing, schema, seed=seed)
+            pre = make_input(cls.preprocessing, schema, seed=seed)
             preprocessors[cls.preprocessing] = (pre, pre.fit_transform(X, y))
         pre, matrix = preprocessors[cls.preprocessing]
         template = member.models[0]

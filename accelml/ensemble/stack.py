@@ -17,7 +17,7 @@ import numpy as np
 
 from accelml.budget import Deadline
 from accelml.ensemble.predictor import stack_features
-from accelml.metrics import Metric
+from accelml.search.context import TrialContext
 from accelml.search.evaluate import FittedTrial, evaluate_trial
 from accelml.search.folds import FoldCache, FoldData
 from accelml.search.trial import TrialSpec
@@ -50,11 +50,12 @@ class _StackedFolds:
         self.X, self.y, self.schema, self.seed = folds.X, folds.y, folds.schema, folds.seed
         # The first repeat's folds only: the final model keeps those fold models anyway, and training every repeat
         # doubled the stacker's time (segment at 300 s, 10 folds of 7 classes: it never finished in its reserve).
-        self.splits = folds.first_repeat
+        self.validation = folds.validation.first_repeat_only()
+        self.splits = self.validation.splits
 
     @property
     def oof_rows(self) -> np.ndarray:
-        return self.folds.oof_rows
+        return self.validation.oof_rows
 
     def get(self, fold: int, kind: str) -> FoldData:
         data = self.folds.get(fold, kind)
@@ -63,17 +64,8 @@ class _StackedFolds:
                         np.hstack([data.X_val, self.extra[val]]))
 
 
-def fit_stacker(
-    candidates: list[FittedTrial],
-    folds: FoldCache,
-    metric: Metric,
-    task: str,
-    deadline: Deadline,
-    *,
-    trial_id: int,
-    n_jobs: int,
-    seed: int,
-) -> FittedTrial | None:
+def fit_stacker(candidates: list[FittedTrial], folds: FoldCache, context: TrialContext, deadline: Deadline, *,
+                trial_id: int) -> FittedTrial | None:
     """Fit the second layer on every fold; None when it cannot help (fewer than two inputs, a holdout split whose
     training rows have no out-of-fold outputs) or did not finish.
 
@@ -87,13 +79,12 @@ def fit_stacker(
     extra = stack_features([t.oof for t in inputs])
     key, params = STACKER
     spec = TrialSpec(trial_id, key, dict(params), "stack")
-    fitted = evaluate_trial(spec, _StackedFolds(folds, extra), metric, task, deadline, n_jobs=n_jobs, seed=seed,
-                            started=time.monotonic())
+    fitted = evaluate_trial(spec, _StackedFolds(folds, extra), context.at(deadline, started=time.monotonic()))
     if not fitted.result.ok:
         logger.info("stacker not used: %s", fitted.result.error or fitted.result.status)
         return None
     names = [t.result.spec.name for t in inputs]
     extra_info: dict[str, Any] = {**fitted.result.extra, "inputs": names}
     fitted.result = dataclasses.replace(fitted.result, extra=extra_info)
-    logger.info("stacker on %s: %s=%.5f", names, metric.name, fitted.result.score)
+    logger.info("stacker on %s: %s=%.5f", names, context.metric.name, fitted.result.score)
     return fitted

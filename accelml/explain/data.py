@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import DataError
+from accelml.tasks import get_task
 
 __all__ = ["ExplainData", "explain_data", "model_outputs"]
 
@@ -32,7 +33,7 @@ def explain_data(automl: Any, data: Any = None, *, max_rows: int = 2000, seed: i
             training sample (saved by an older version).
     """
     from accelml.data import read_table
-    from accelml.run import encode_target
+    from accelml.tasks import encode_target
     from accelml.schema.validate import validate_frame
 
     result = automl._result()  # NotFittedError with a hint when it is not fitted
@@ -59,6 +60,6 @@ def explain_data(automl: Any, data: Any = None, *, max_rows: int = 2000, seed: i
 
 def model_outputs(automl: Any, frame: pd.DataFrame) -> np.ndarray:
     """The whole model's output, end to end: an ``(n, K)`` probability matrix, or values for regression."""
-    if automl.task_ == "regression":
+    if not get_task(automl.task_).classification:
         return np.asarray(automl.predict(frame), dtype=np.float64)
     return automl.predict_proba(frame).to_numpy(dtype=np.float64)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from accelml.explain.data import model_outputs
 from accelml.schema.schema import ColumnRole
+from accelml.tasks import get_task
 
 __all__ = ["DEPENDENCE_ROLES", "GRID_POINTS", "partial_dependence"]
 
@@ -37,7 +38,7 @@ def _grid(values: pd.Series, role: ColumnRole) -> list[Any]:
 def _output_names(automl: Any) -> list[Any]:
     """What each output column is: the positive class for binary, every class for multiclass, the target else."""
     schema = automl.schema_
-    if schema.task == "regression":
+    if not get_task(schema.task).classification:
         return [schema.target]
     return list(schema.classes)
 
@@ -81,7 +82,7 @@ def partial_dependence(
                 column[p * n : (p + 1) * n] = value
         batch[feature] = column  # validation restores the column's type
     means = model_outputs(automl, batch).reshape(len(points), n, -1).mean(axis=1)  # (grid points, outputs)
-    shown = range(1, 2) if schema.task == "binary" else range(means.shape[1])
+    shown = range(1, 2) if means.shape[1] == 2 else range(means.shape[1])  # two classes: the positive one
     rows = [{"feature": f, "value": value, "output": names[k], "mean_prediction": float(means[p, k])}
             for p, (f, value) in enumerate(points) for k in shown]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -53,7 +53,7 @@ def explain(
     Example:
         >>> import accelml
         >>> from accelml.datasets import load_demo
-        >>> automl = accelml.AutoML(time_limit=20, max_trials=2, n_jobs=1, models=["lgbm"]).fit(
+        >>> automl = accelml.AutoML(time_limit=20, max_trials=1, n_jobs=1, models=["lgbm"], n_splits=2).fit(
         ...     load_demo(), target="species")
         >>> explanation = explain(automl, n_repeats=2, dependence_features=1)
         >>> list(explanation.importance.columns)

@@ -3,7 +3,8 @@
 LightGBM (``pred_contrib``), XGBoost (``pred_contribs``) and CatBoost (``ShapValues``) compute exact TreeSHAP values
 themselves, so no extra package is needed. Each member's values are computed per fold model on that fold's
 preprocessed matrix, summed per row over the matrix columns that one input column produced (SHAP values add up),
-then averaged: first over folds, then over members by ensemble weight.
+then averaged: first over folds, then over members by ensemble weight. A family says which of these it is
+explained with by naming it in its class's ``tree_shap`` (see :data:`TREE_SHAP`); the others are left out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SHAP_ROWS", "TREE_FAMILIES", "shap_importance", "shap_units"]
+from accelml.models import MODELS
+from accelml.tasks import get_task
+
+__all__ = ["SHAP_ROWS", "TREE_SHAP", "has_tree_shap", "shap_importance", "shap_units"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +43,21 @@ def _catboost(model: Any, X: np.ndarray) -> np.ndarray:
     return model.estimator_.get_feature_importance(pool, type="ShapValues")
 
 
-# family key -> (model, preprocessed matrix) -> contributions with a bias column last
-TREE_FAMILIES: dict[str, Callable[[Any, np.ndarray], np.ndarray]] = {
+# TreeSHAP name (a family's ``tree_shap``) -> (model, preprocessed matrix) -> contributions with a bias column last
+TREE_SHAP: dict[str, Callable[[Any, np.ndarray], np.ndarray]] = {
     "catboost": _catboost,
-    "lgbm": _lgbm,
-    "xgb": _xgb,
+    "lightgbm": _lgbm,
+    "xgboost": _xgb,
 }
+
+
+def has_tree_shap(family: str) -> bool:
+    """Whether the model family ``family`` (a registry key) is explained with exact TreeSHAP.
+
+    >>> has_tree_shap("lgbm"), has_tree_shap("knn")
+    (True, False)
+    """
+    return MODELS[family].tree_shap in TREE_SHAP
 
 
 def shap_units(task: str) -> str:
@@ -53,7 +66,7 @@ def shap_units(task: str) -> str:
     >>> shap_units("binary"), shap_units("regression")
     ('log-odds', 'target units')
     """
-    return "target units" if task == "regression" else "log-odds"
+    return get_task(task).shap_units
 
 
 def _per_class(contrib: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
@@ -67,7 +80,7 @@ def _per_class(contrib: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
 
 def _member_shap(member: Any, frame: pd.DataFrame, features: list[str]) -> np.ndarray:
     """Mean |SHAP| per original feature of one member, averaged over its fold models."""
-    contrib_of = TREE_FAMILIES[member.model]
+    contrib_of = TREE_SHAP[MODELS[member.model].tree_shap]
     total = np.zeros(len(features))
     position = {name: i for i, name in enumerate(features)}
     for pre, model in zip(member.preprocessors, member.models, strict=True):
@@ -98,7 +111,7 @@ def shap_importance(
     """
     result = automl._result()  # NotFittedError with a hint when it is not fitted
     # stacked members read other models' outputs besides the columns, so their SHAP values are not the columns'
-    members = [m for m in result.ensemble.members if m.model in TREE_FAMILIES and m.weight > 0 and not m.inputs]
+    members = [m for m in result.ensemble.members if has_tree_shap(m.model) and m.weight > 0 and not m.inputs]
     if not members:
         return None
     if len(frame) > max_rows:

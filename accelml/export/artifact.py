@@ -18,10 +18,10 @@ import datetime as _dt
 import hashlib
 import json
 import logging
-import math
 import platform
 import shutil
 import tempfile
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,21 +29,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from accelml._json import finite_json, json_default
 from accelml._version import __version__
 from accelml.exceptions import ArtifactError
 
-__all__ = ["FORMAT_VERSION", "load_artifact", "save_artifact"]
+__all__ = ["FORMAT_VERSION", "load_artifact", "model_libraries", "save_artifact"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "skops")
+# Libraries that every artifact is read with (arrays, the training sample, the models' base class); the manifest adds
+# the libraries of the ensemble's families, from their classes' ``requires``.
+LIBRARIES = ("numpy", "pandas", "scikit-learn")
+# Import name -> pip distribution name, where the two differ.
+_DISTRIBUTIONS = {"sklearn": "scikit-learn"}
 
 
-def _library_versions() -> dict[str, str | None]:
+def model_libraries(families: Iterable[str]) -> list[str]:
+    """The pip distributions an artifact of the model ``families`` (registry keys) is read with: :data:`LIBRARIES`,
+    then each family's required libraries in order, once each.
+
+    >>> model_libraries(["lgbm", "rf", "lgbm"])
+    ['numpy', 'pandas', 'scikit-learn', 'lightgbm', 'skops']
+    """
+    from accelml.models import MODELS
+
+    names = list(LIBRARIES)
+    for family in families:
+        for module in MODELS[family].requires:
+            name = _DISTRIBUTIONS.get(module, module)
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _library_versions(names: Iterable[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -60,7 +83,7 @@ def _sha256(path: Path) -> str:
 
 
 def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
-    """Write ``result`` (an ``accelml.run.FitResult``) to the folder ``path``.
+    """Write ``result`` (an ``accelml.result.FitResult``) to the folder ``path``.
 
     The folder is written next to its destination and moved into place only when complete, so an interrupted save
     never leaves half a model; an existing folder is replaced only with ``force=True``.
@@ -104,7 +127,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             "format_version": FORMAT_VERSION,
             "accelml_version": __version__,
             "python": platform.python_version(),
-            "libraries": _library_versions(),
+            "libraries": _library_versions(model_libraries(m.model for m in result.ensemble.members)),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "task": result.schema.task,
             "target": result.schema.target,
@@ -130,7 +153,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
         files = [p for p in sorted(tmp.rglob("*")) if p.is_file()]
         manifest["files"] = {p.relative_to(tmp).as_posix(): _sha256(p) for p in files}
         manifest["size_bytes"] = sum(p.stat().st_size for p in files)
-        (tmp / MANIFEST).write_text(json.dumps(finite_json(manifest), indent=1, default=_json_default, allow_nan=False))
+        (tmp / MANIFEST).write_text(json.dumps(finite_json(manifest), indent=1, default=json_default, allow_nan=False))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -143,25 +166,6 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def finite_json(value: Any) -> Any:
-    """``value`` with non-finite floats as null (recursively), so that it is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_json(v) for v in value]
-    return value
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -199,11 +203,13 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
 
 
 def check_versions(path: Path, manifest: dict[str, Any]) -> None:
-    """Refuse a different major version of a library that reads model files; warn on smaller differences."""
+    """Refuse a different major version of a library that reads the model's files (:func:`model_libraries` of its
+    members' families); warn on smaller differences."""
     saved = manifest.get("libraries", {})
-    now = _library_versions()
-    for name, version in saved.items():
-        current = now.get(name)
+    needed = model_libraries(m["model"] for m in manifest.get("ensemble", {}).get("members", []))
+    now = _library_versions(needed)
+    for name in needed:
+        version, current = saved.get(name), now[name]
         if version is None or current == version:
             continue
         if current is None:
@@ -217,14 +223,14 @@ def check_versions(path: Path, manifest: dict[str, Any]) -> None:
 
 
 def load_artifact(path: Path) -> Any:
-    """Read a model folder back into an ``accelml.run.FitResult``."""
+    """Read a model folder back into an :class:`accelml.result.FitResult`."""
     from accelml.config import FitConfig
     from accelml.ensemble.predictor import Ensemble, Member
-    from accelml.features import Preprocessor
+    from accelml.features import load_input
     from accelml.metrics import get_metric, list_metrics, make_metric
     from accelml.models import MODELS
     from accelml.profiling import DataIssue
-    from accelml.run import FitResult
+    from accelml.result import FitResult
     from accelml.schema import Schema
     from accelml.search.trial import TrialResult, TrialSpec
 
@@ -242,7 +248,7 @@ def load_artifact(path: Path) -> Any:
                              tasks=[schema.task])
 
     members = []
-    shared: dict[str, Preprocessor] = {}  # identical fold preprocessing is one object, so it is applied once
+    shared: dict[str, Any] = {}  # identical fold preprocessing is one object, so it is applied once
     for entry in manifest["ensemble"]["members"]:
         cls = MODELS[entry["model"]]
         pres, models = [], []
@@ -250,7 +256,7 @@ def load_artifact(path: Path) -> Any:
             fold = path / entry["path"] / f"fold_{k}"
             text = (fold / "preprocessor.json").read_text()
             if text not in shared:
-                shared[text] = Preprocessor.from_dict(json.loads(text), schema)
+                shared[text] = load_input(json.loads(text), schema)
             pres.append(shared[text])
             models.append(cls.load(fold))
         members.append(Member(entry["name"], entry["model"], entry["weight"], pres, models,
@@ -266,8 +272,6 @@ def load_artifact(path: Path) -> Any:
     if (path / "sample.parquet").exists() and "sample.parquet" in manifest["files"]:
         sample = pd.read_parquet(path / "sample.parquet")
         sample_oof = np.load(path / "sample_oof.npy", allow_pickle=False)
-    config = manifest["config"]
-    config["models"] = tuple(config["models"]) if config.get("models") else None
     return FitResult(
         schema=schema,
         metric=metric,
@@ -276,7 +280,7 @@ def load_artifact(path: Path) -> Any:
         trials=trials,
         ensemble=Ensemble(members, float(manifest["ensemble"].get("temperature", 1.0))),
         val_score=manifest["val_score"],
-        config=FitConfig(**config),
+        config=FitConfig.from_dict(manifest["config"]),  # tolerant of options added or removed since it was saved
         fit_seconds=manifest["fit_seconds"],
         n_rows=manifest["n_rows"],
         n_splits=manifest["n_splits"],

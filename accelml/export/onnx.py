@@ -6,8 +6,10 @@ the plain JSON already in the artifact (``preprocessor.json``, copied next to ea
 does both and combines the folds and members as the ensemble does.
 
 Families: LightGBM and XGBoost through onnxmltools, CatBoost through its own ONNX export (only without categorical
-features, a CatBoost limitation), the linear models as a small hand-built graph, the forests and k-nearest neighbours
-through skl2onnx. A fold model that cannot be converted, or whose ONNX output differs from the native one by more
+features, a CatBoost limitation), the linear models as a small hand-built graph, the forests through skl2onnx
+(k-nearest neighbours are not exported: skl2onnx does not reproduce their distance weighting). Each family names
+its converter in :data:`CONVERTERS` (its class's ``onnx_export``), or says why its models are not exported
+(``onnx_unsupported``). A fold model that cannot be converted, or whose ONNX output differs from the native one by more
 than the tolerance, is left out with a one-line reason.
 
 Layout of the export folder::
@@ -183,20 +185,25 @@ def _linear(model: Any, n_features: int) -> Any:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
 
 
-def _knn(model: Any, n_features: int) -> Any:
-    raise _Unsupported("not exported: skl2onnx's k-nearest neighbours does not reproduce scikit-learn's distance "
-                       "weighting (it differed by up to 5 on regression values in our checks)")
-
-
+# converter name (a family's ``onnx_export``) -> (fold model, number of input columns) -> ONNX model
 CONVERTERS: dict[str, Callable[[Any, int], Any]] = {
-    "catboost": _catboost,
-    "extra_trees": _forest,
-    "knn": _knn,
-    "lgbm": _lightgbm,
-    "linear": _linear,
-    "rf": _forest,
-    "xgb": _xgboost,
+    "catboost": _catboost,  # CatBoost's own export
+    "lightgbm": _lightgbm,  # onnxmltools
+    "linear": _linear,  # a hand-built graph of ``coef_`` and ``intercept_``
+    "sklearn_forest": _forest,  # skl2onnx, missing values routed as the forest does
+    "xgboost": _xgboost,  # onnxmltools
 }
+
+
+def _converter(family: str, cls: type) -> Callable[[Any, int], Any]:
+    """The converter that the family's class names, or :class:`_Unsupported` with the reason it gives."""
+    name = getattr(cls, "onnx_export", None)
+    if name is None:
+        raise _Unsupported(getattr(cls, "onnx_unsupported", "") or f"no ONNX converter for the model family {family!r}")
+    if name not in CONVERTERS:
+        raise _Unsupported(f"the model family {family!r} names the ONNX converter {name!r}, which does not exist; "
+                           f"valid: {', '.join(sorted(CONVERTERS))}")
+    return CONVERTERS[name]
 
 
 def _check_classes(model: Any, classes: Any) -> None:
@@ -395,10 +402,8 @@ def export_onnx(model: Any, out: str | Path, *, force: bool = False, check_rows:
 def _export_fold(member: str, family: str, k: int, pre: Any, model: Any, sample: Any, folder: Path, n_classes: int,
                  predict_outputs: Callable[..., np.ndarray], onnx: Any) -> FoldExport:
     fold = FoldExport(member, family, k, "skipped")
-    converter = CONVERTERS.get(family)
     try:
-        if converter is None:
-            raise _Unsupported(f"no ONNX converter for the model family {family!r}")
+        converter = _converter(family, type(model))
         proto = _standardize(converter(model, pre.n_features_out_), model.is_classifier, n_classes,
                              getattr(model, "y_range_", None))
         proto.producer_name = "accelml"
@@ -448,7 +453,7 @@ def predict_onnx(folder: str | Path, frame: Any) -> np.ndarray:
         ArtifactError: The folder is not a complete export (some member could not be exported).
     """
     require_onnx()
-    from accelml.features import Preprocessor
+    from accelml.features import load_input
     from accelml.schema import Schema
     from accelml.schema.validate import validate_frame
 
@@ -467,7 +472,7 @@ def predict_onnx(folder: str | Path, frame: Any) -> np.ndarray:
     for member in manifest["members"]:
         summed = None
         for fold in member["folds"]:
-            pre = Preprocessor.from_dict(json.loads((folder / fold["preprocessor"]).read_text()), schema)
+            pre = load_input(json.loads((folder / fold["preprocessor"]).read_text()), schema)
             out = np.asarray(_session(str(folder / fold["file"])).run(None, {INPUT: pre.transform(rows)})[0],
                              dtype=np.float64)
             summed = out if summed is None else summed + out

@@ -27,8 +27,8 @@ class EncoderContext:
 
     Attributes:
         kind: ``'tree'`` (codes, NaN kept) or ``'dense'`` (all numeric, no NaN, standardized).
-        task: ``'binary'``, ``'multiclass'`` or ``'regression'``; decides the shape of target encodings.
-        n_classes: number of classes for classification, 0 for regression.
+        task: the task's key (recorded; the shape of target encodings follows ``n_classes``).
+        n_classes: number of classes for classification, 0 for a value per row (regression).
         seed: seed for the out-of-fold splits of target encoding.
     """
 

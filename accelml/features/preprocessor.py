@@ -15,6 +15,7 @@ from accelml.features.datetime import DatetimeEncoder
 from accelml.features.numeric import NumericEncoder
 from accelml.features.text import TextEncoder
 from accelml.schema.schema import ColumnRole, Schema
+from accelml.tasks import get_task
 
 __all__ = ["FORMAT", "Preprocessor"]
 
@@ -25,6 +26,7 @@ ENCODERS: dict[ColumnRole, type[ColumnEncoder]] = {
     ColumnRole.BOOLEAN: BooleanEncoder,
     ColumnRole.CATEGORICAL: CategoricalEncoder,
     ColumnRole.DATETIME: DatetimeEncoder,
+    ColumnRole.TIME: DatetimeEncoder,
     ColumnRole.TEXT: TextEncoder,
 }
 
@@ -76,6 +78,13 @@ class Preprocessor:
         [[30.0, 0.0], [nan, 1.0], [50.0, 0.0]]
     """
 
+    stateless = False  # learned per training fold (see accelml.features.inputs)
+
+    @classmethod
+    def accepts(cls, schema: Schema) -> bool:
+        """Whether the schema has a feature column this preprocessing encodes."""
+        return any(spec.role in ENCODERS for spec in schema.features)
+
     def __init__(self, kind: str, schema: Schema, seed: int = 0) -> None:
         if kind not in KINDS:
             raise ConfigError(f"Unknown preprocessing kind {kind!r}; use one of {', '.join(map(repr, KINDS))}.")
@@ -120,12 +129,9 @@ class Preprocessor:
         return len(self.feature_names_)
 
     def _context(self, y: np.ndarray | None) -> EncoderContext:
-        """The task as target encoding sees it: binary, multiclass (with the class count) or regression."""
+        """The target as target encoding sees it: its number of classes (at least 2), or 0 for a value per row."""
         task = self.schema.task
-        if task not in ("binary", "multiclass", "regression"):  # a task family without its own encoding yet
-            integral = y is not None and np.issubdtype(np.asarray(y).dtype, np.integer)
-            task = "multiclass" if integral else "regression"
-        if task == "regression":
+        if not get_task(task).classification:
             return EncoderContext(self.kind, task, 0, self.seed)
         if self.schema.classes:
             n_classes = len(self.schema.classes)
@@ -133,8 +139,6 @@ class Preprocessor:
             n_classes = int(np.max(y)) + 1
         else:
             n_classes = 2
-        if task == "multiclass" and n_classes <= 2:
-            task = "binary"
         return EncoderContext(self.kind, task, max(n_classes, 2), self.seed)
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray | None, encode: bool) -> np.ndarray:

@@ -39,7 +39,7 @@ class TargetEncoder(ColumnEncoder):
 
     @property
     def n_outputs(self) -> int:
-        return self.context.n_classes if self.context.task == "multiclass" else 1
+        return self.context.n_classes if self.context.n_classes > 2 else 1
 
     def _targets(self, y: np.ndarray | None, n: int) -> np.ndarray:
         """The target as an ``(n, n_outputs)`` float matrix (indicators for classification)."""
@@ -48,7 +48,7 @@ class TargetEncoder(ColumnEncoder):
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != n:
             raise DataError(f"The target for column {self.column!r} must be 1-D with {n} values, got {y.shape}.")
-        if self.context.task == "regression":
+        if not self.context.n_classes:  # one value per row
             t = y.astype(np.float64)
             if not np.all(np.isfinite(t)):
                 raise DataError("The regression target has missing or infinite values; drop those rows first.")
@@ -58,13 +58,13 @@ class TargetEncoder(ColumnEncoder):
             raise DataError(
                 f"Class indices must lie in 0..{self.context.n_classes - 1}; encode labels as indices before fitting."
             )
-        if self.context.task == "multiclass":
+        if self.context.n_classes > 2:
             return np.eye(self.context.n_classes)[codes]
         return (codes == 1).astype(np.float64)[:, None]
 
     def _table(self, codes: np.ndarray, targets: np.ndarray, n_categories: int) -> np.ndarray:
         """Encodings learned from these rows: one row per category, then the prior as a last row."""
-        if self.context.task == "regression":
+        if not self.context.n_classes:
             mean, std = targets.mean(axis=0), targets.std(axis=0)
             targets = (targets - mean) / np.where(std > 0, std, 1.0)
         prior = targets.mean(axis=0)

@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 from accelml.exceptions import ConfigError
+from accelml.tasks import TASKS as _TASK_REGISTRY
+from accelml.tasks import get_task
 
 __all__ = ["CLASSIFICATION_TASKS", "TASKS", "Metric", "make_metric"]
 
-TASKS: frozenset[str] = frozenset({"binary", "multiclass", "regression"})
-CLASSIFICATION_TASKS: frozenset[str] = frozenset({"binary", "multiclass"})
+TASKS: frozenset[str] = frozenset(_TASK_REGISTRY)
+CLASSIFICATION_TASKS: frozenset[str] = frozenset(key for key in TASKS if get_task(key).classification)
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,9 @@ class Metric:
             raise ConfigError(
                 f"metric {self.name!r}: tasks must be a non-empty subset of {sorted(TASKS)}; got {sorted(tasks)}"
             )
-        if self.needs_proba and "regression" in tasks:
-            raise ConfigError(f"metric {self.name!r} needs probabilities, so it cannot apply to regression")
+        valued = sorted(task for task in tasks if not get_task(task).classification)
+        if self.needs_proba and valued:
+            raise ConfigError(f"metric {self.name!r} needs probabilities, so it cannot apply to {', '.join(valued)}")
         object.__setattr__(self, "tasks", tasks)
 
     def score(self, y_true: Any, y_pred: Any) -> float:

@@ -12,8 +12,9 @@ from accelml.exceptions import ConfigError
 from accelml.metrics import classification as cls
 from accelml.metrics import regression as reg
 from accelml.metrics.metric import CLASSIFICATION_TASKS, TASKS, Metric, make_metric
+from accelml.tasks import get_task
 
-__all__ = ["DEFAULT_METRICS", "METRICS", "default_metric", "get_metric", "list_metrics"]
+__all__ = ["METRICS", "default_metric", "get_metric", "list_metrics"]
 
 _REGRESSION = frozenset({"regression"})
 
@@ -170,7 +171,6 @@ _ALL: list[Metric] = [
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 
-DEFAULT_METRICS: dict[str, str] = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 
 
 def _check_task(task: str) -> None:
@@ -202,7 +202,7 @@ def default_metric(task: str) -> Metric:
         'log_loss'
     """
     _check_task(task)
-    return METRICS[DEFAULT_METRICS[task]].for_task(task)
+    return METRICS[get_task(task).default_metric].for_task(task)
 
 
 def _suggest(key: str) -> list[str]:

@@ -17,6 +17,7 @@ MODELS = Registry(
         "linear": "accelml.models.linear:LinearModel",
         "mlp": "accelml.models.mlp:MLPModel",
         "rf": "accelml.models.rf:RandomForestModel",
+        "torch_mlp": "accelml.models.torch_mlp:TorchMLPModel",
         "xgb": "accelml.models.xgb:XGBoostModel",
     },
 )

@@ -24,7 +24,9 @@ _MISSING = -1e9  # trees route missing values to one side: a value below every r
 
 class ForestModel(Model):
     preprocessing: ClassVar[str] = "tree"
-    requires: ClassVar[str | None] = "sklearn"
+    requires: ClassVar[tuple[str, ...]] = ("sklearn", "skops")  # skops writes and reads its files
+    memory_factor: ClassVar[float] = 6.0  # every tree holds its own sample of the rows
+    onnx_export: ClassVar[str | None] = "sklearn_forest"
     relative_cost: ClassVar[float] = 1.2
     space: ClassVar[dict[str, Dim]] = {
         "max_features": Float(0.1, 1.0),

@@ -8,6 +8,7 @@ Its state is written in the library's own non-executable format; ``load`` never 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from sklearn.base import BaseEstimator
 from accelml.budget import Deadline
 from accelml.exceptions import NotFittedError
 from accelml.search.space import Dim
+from accelml.tasks import get_task
 
 __all__ = ["CategoricalInfo", "Model"]
 
@@ -30,19 +32,44 @@ CategoricalInfo = tuple[list[int], list[int]]
 class Model(BaseEstimator):
     """Base class of every model family.
 
-    Subclasses declare, next to their code:
+    Subclasses declare, next to their code, everything the rest of the library knows about the family (no list or
+    dict keyed by family name lives elsewhere):
 
     * ``key``: the registry key (``lgbm``, ``knn``, ...);
     * ``preprocessing``: ``"tree"`` (native categories and missing values) or ``"dense"`` (imputed, encoded, scaled);
     * ``space``: the search space; ``defaults``: a cheap, strong starting configuration;
-    * ``requires``: the optional library it needs, so the search can skip it with one log line when absent.
+    * ``requires``: the import names of the libraries it needs to train and to read its files back (``("lightgbm",)``,
+      ``("sklearn", "skops")``): the search skips the family with one log line when one is absent, and the
+      artifact's manifest records their versions, which loading checks;
+    * ``opening_rank``: where its default configuration comes in the search's opening (lower first; ties by key):
+      the built-in families are 10 apart, so that a new one can slot in between;
+    * ``memory_factor``: rough peak memory of its training as a multiple of the input matrix (forests copy, boosters
+      bin), to train on a sample when the whole matrix would not fit;
+    * ``onnx_export``: the name of its converter in :data:`accelml.export.onnx.CONVERTERS`, or ``None`` when its models
+      are not exported, with ``onnx_unsupported`` saying why;
+    * ``tree_shap``: the name of its exact TreeSHAP in :data:`accelml.explain.tree_shap.TREE_SHAP`, or ``None`` when
+      the explanations have none for it;
+    * ``tasks``: the task keys it learns (:data:`accelml.tasks.TASKS`); the search offers it only those;
+    * ``fidelity``: what successive halving counts for it, ``"folds"`` (the pruner is asked after each fold) or
+      ``"epochs"`` (also after each epoch of training: ``fit`` takes a ``pruner``);
+    * ``device``: ``"cpu"``, or ``"gpu"`` for a family that uses a CUDA GPU when there is one;
+    * ``relative_cost``, ``interruptible``, ``free_refit``: see below.
     """
 
     key: ClassVar[str] = ""
     preprocessing: ClassVar[str] = "tree"
     space: ClassVar[dict[str, Dim]] = {}
     defaults: ClassVar[dict[str, Any]] = {}
-    requires: ClassVar[str | None] = None
+    requires: ClassVar[tuple[str, ...]] = ()
+    # A family that declares no rank opens after the built-in ones (by key among themselves).
+    opening_rank: ClassVar[int] = 1000
+    memory_factor: ClassVar[float] = 3.0
+    onnx_export: ClassVar[str | None] = None
+    onnx_unsupported: ClassVar[str] = ""
+    tree_shap: ClassVar[str | None] = None
+    tasks: ClassVar[tuple[str, ...]] = ("binary", "multiclass", "regression")
+    fidelity: ClassVar[str] = "folds"
+    device: ClassVar[str] = "cpu"
     # Rough cost relative to LightGBM defaults, used only to order the first trials (never the clock).
     relative_cost: ClassVar[float] = 1.0
     # Whether training stops at the deadline by itself; a family that cannot is not started when it would not finish.
@@ -60,7 +87,7 @@ class Model(BaseEstimator):
     # ----------------------------------------------------------------- helpers for subclasses
     @property
     def is_classifier(self) -> bool:
-        return self.task in ("binary", "multiclass")
+        return get_task(self.task).classification
 
     def _params(self) -> dict[str, Any]:
         """Defaults overridden by the given params."""
@@ -81,7 +108,7 @@ class Model(BaseEstimator):
             >>> model._max_rounds(3000), Model(task="binary")._max_rounds(3000)
             (1153, 3000)
         """
-        if self.task != "multiclass" or not getattr(self, "n_classes_", 0):
+        if getattr(self, "n_classes_", 0) <= 2:  # one tree per round
             return rounds
         return min(rounds, max(300, _MAX_MULTICLASS_TREES // self.n_classes_))
 
@@ -120,8 +147,12 @@ class Model(BaseEstimator):
         deadline: Deadline | None = None,
         eval_set: tuple[np.ndarray, np.ndarray] | None = None,
         categorical: CategoricalInfo | None = None,
+        pruner: Callable[[int, float], bool] | None = None,
     ) -> Model:
-        """Train on ``X, y``; stop early on ``eval_set`` when the family supports it, and before ``deadline``."""
+        """Train on ``X, y``; stop early on ``eval_set`` when the family supports it, and before ``deadline``.
+
+        A family whose ``fidelity`` is ``"epochs"`` asks ``pruner(epoch, validation_loss)`` after each epoch and stops
+        (keeping its best weights, ``pruned_ = True``) when it says so; other families ignore it."""
         raise NotImplementedError
 
     def _predict_raw(self, X: np.ndarray) -> np.ndarray:

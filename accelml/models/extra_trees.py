@@ -11,6 +11,7 @@ __all__ = ["ExtraTreesModel"]
 
 class ExtraTreesModel(ForestModel):
     key: ClassVar[str] = "extra_trees"
+    opening_rank: ClassVar[int] = 50
     relative_cost: ClassVar[float] = 0.8
     defaults: ClassVar[dict[str, Any]] = {**ForestModel.defaults, "max_features": 0.6}
 

@@ -11,6 +11,13 @@ from accelml.search.space import Dim, Float, Int
 
 __all__ = ["LightGBMModel"]
 
+# LightGBM's objective for each task the family declares (num_class is filled in with the classes seen)
+_OBJECTIVES: dict[str, dict[str, Any]] = {
+    "binary": {"objective": "binary", "metric": "binary_logloss"},
+    "multiclass": {"objective": "multiclass", "metric": "multi_logloss", "num_class": None},
+    "regression": {"objective": "regression", "metric": "l2"},
+}
+
 
 class _StopAtDeadline:
     """LightGBM callback: ends boosting (keeping the best iteration so far) once the deadline has passed."""
@@ -32,7 +39,10 @@ class _StopAtDeadline:
 class LightGBMModel(Model):
     key: ClassVar[str] = "lgbm"
     preprocessing: ClassVar[str] = "tree"
-    requires: ClassVar[str | None] = "lightgbm"
+    requires: ClassVar[tuple[str, ...]] = ("lightgbm",)
+    opening_rank: ClassVar[int] = 10
+    onnx_export: ClassVar[str | None] = "lightgbm"
+    tree_shap: ClassVar[str | None] = "lightgbm"
     relative_cost: ClassVar[float] = 1.0
     space: ClassVar[dict[str, Dim]] = {
         "learning_rate": Float(0.01, 0.3, log=True),
@@ -58,11 +68,10 @@ class LightGBMModel(Model):
     }
 
     def _objective(self) -> dict[str, Any]:
-        if self.task == "binary":
-            return {"objective": "binary", "metric": "binary_logloss"}
-        if self.task == "multiclass":
-            return {"objective": "multiclass", "metric": "multi_logloss", "num_class": self.n_classes_}
-        return {"objective": "regression", "metric": "l2"}
+        objective = dict(_OBJECTIVES[self.task])
+        if "num_class" in objective:
+            objective["num_class"] = self.n_classes_
+        return objective
 
     def fit(self, X, y, *, deadline=None, eval_set=None, categorical: CategoricalInfo | None = None):
         import lightgbm as lgb

@@ -18,7 +18,10 @@ _MAX_ROWS = 200_000  # lbfgs cannot be interrupted; bounding rows and iterations
 class LinearModel(Model):
     key: ClassVar[str] = "linear"
     preprocessing: ClassVar[str] = "dense"
-    requires: ClassVar[str | None] = "sklearn"
+    requires: ClassVar[tuple[str, ...]] = ("sklearn",)
+    opening_rank: ClassVar[int] = 20
+    memory_factor: ClassVar[float] = 3.0
+    onnx_export: ClassVar[str | None] = "linear"
     interruptible: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 0.2
     space: ClassVar[dict[str, Dim]] = {"C": Float(1e-3, 100.0, log=True)}

@@ -27,7 +27,8 @@ _SLICE_WORK = 5e7  # rows x weights per partial_fit call at most (a few tens of 
 class MLPModel(Model):
     key: ClassVar[str] = "mlp"
     preprocessing: ClassVar[str] = "dense"
-    requires: ClassVar[str | None] = "sklearn"
+    requires: ClassVar[tuple[str, ...]] = ("sklearn",)
+    opening_rank: ClassVar[int] = 70
     relative_cost: ClassVar[float] = 2.0
     space: ClassVar[dict[str, Dim]] = {
         "width": Int(32, 512, log=True),

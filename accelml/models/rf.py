@@ -11,6 +11,7 @@ __all__ = ["RandomForestModel"]
 
 class RandomForestModel(ForestModel):
     key: ClassVar[str] = "rf"
+    opening_rank: ClassVar[int] = 80
 
     def _classes(self) -> tuple[type, type]:
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor

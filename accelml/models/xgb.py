@@ -13,6 +13,13 @@ from accelml.search.space import Dim, Float, Int
 
 __all__ = ["XGBoostModel"]
 
+# XGBoost's objective for each task the family declares (num_class is filled in with the classes seen)
+_OBJECTIVES: dict[str, dict[str, Any]] = {
+    "binary": {"objective": "binary:logistic", "eval_metric": "logloss"},
+    "multiclass": {"objective": "multi:softprob", "eval_metric": "mlogloss", "num_class": None},
+    "regression": {"objective": "reg:squarederror", "eval_metric": "rmse"},
+}
+
 
 def _deadline_callback(deadline: Deadline) -> Any:
     import xgboost as xgb
@@ -32,7 +39,10 @@ def _deadline_callback(deadline: Deadline) -> Any:
 class XGBoostModel(Model):
     key: ClassVar[str] = "xgb"
     preprocessing: ClassVar[str] = "tree"
-    requires: ClassVar[str | None] = "xgboost"
+    requires: ClassVar[tuple[str, ...]] = ("xgboost",)
+    opening_rank: ClassVar[int] = 30
+    onnx_export: ClassVar[str | None] = "xgboost"
+    tree_shap: ClassVar[str | None] = "xgboost"
     relative_cost: ClassVar[float] = 1.5
     space: ClassVar[dict[str, Dim]] = {
         "learning_rate": Float(0.01, 0.3, log=True),
@@ -56,11 +66,10 @@ class XGBoostModel(Model):
     }
 
     def _objective(self) -> dict[str, Any]:
-        if self.task == "binary":
-            return {"objective": "binary:logistic", "eval_metric": "logloss"}
-        if self.task == "multiclass":
-            return {"objective": "multi:softprob", "eval_metric": "mlogloss", "num_class": self.n_classes_}
-        return {"objective": "reg:squarederror", "eval_metric": "rmse"}
+        objective = dict(_OBJECTIVES[self.task])
+        if "num_class" in objective:
+            objective["num_class"] = self.n_classes_
+        return objective
 
     def _matrix(self, X: np.ndarray, y: np.ndarray | None = None) -> Any:
         import xgboost as xgb

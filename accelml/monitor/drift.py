@@ -173,7 +173,7 @@ def _prediction_drift(summary: Mapping[str, Any], out: np.ndarray, limits: Drift
 def _performance(profile: Mapping[str, Any], schema: Schema, predictions: np.ndarray | None, labels: Any,
                  metric: Any, reference: float | None, limits: DriftThresholds, n: int) -> dict[str, Any]:
     from accelml.metrics import get_metric
-    from accelml.run import encode_target
+    from accelml.tasks import encode_target
 
     if predictions is None:
         raise ConfigError("scoring labels needs the model's predictions on the same rows; pass predictions=")

@@ -89,7 +89,7 @@ def model_profile(result: Any) -> dict[str, Any]:
     """The profile stored with a fitted model, or one built from its training sample when none was stored.
 
     Args:
-        result: An ``accelml.run.FitResult`` or a fitted :class:`accelml.AutoML`.
+        result: An ``accelml.result.FitResult`` or a fitted :class:`accelml.AutoML`.
 
     Raises:
         DataError: The model has neither a stored profile nor a training sample.

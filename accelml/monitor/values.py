@@ -21,7 +21,7 @@ def column_kind(role: ColumnRole) -> str:
     >>> column_kind(ColumnRole.DATETIME), column_kind(ColumnRole.BOOLEAN)
     ('numeric', 'categorical')
     """
-    if role in (ColumnRole.NUMERIC, ColumnRole.DATETIME):
+    if role is ColumnRole.NUMERIC or role.is_datetime:
         return "numeric"
     if role is ColumnRole.TEXT:
         return "text"
@@ -43,7 +43,7 @@ def column_values(values: pd.Series, role: ColumnRole) -> np.ndarray:
     """
     if role is ColumnRole.NUMERIC:
         return to_float(values)
-    if role is ColumnRole.DATETIME:
+    if role.is_datetime:
         parsed = to_datetime(values)
         return ((parsed - _EPOCH).dt.total_seconds()).to_numpy(dtype=np.float64, na_value=np.nan)
     if role is ColumnRole.TEXT:
@@ -59,7 +59,7 @@ def type_errors(values: pd.Series, converted: np.ndarray, role: ColumnRole) -> i
     >>> type_errors(s, column_values(s, ColumnRole.NUMERIC), ColumnRole.NUMERIC)
     1
     """
-    if role not in (ColumnRole.NUMERIC, ColumnRole.DATETIME):
+    if role is not ColumnRole.NUMERIC and not role.is_datetime:
         return 0
     present = values.notna().to_numpy(dtype=bool)
     return int(np.count_nonzero(present & np.isnan(converted)))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from accelml.exceptions import DataError
 from accelml.schema.schema import ColumnRole, Schema
+from accelml.tasks import get_task
 
 __all__ = ["ISSUE_KINDS", "DataIssue", "check_data"]
 
@@ -100,7 +101,7 @@ def check_data(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[Dat
     if target not in df.columns:
         raise DataError(f"target column {target!r} is not in the data; pass the frame the schema was inferred from")
     issues: list[DataIssue] = []
-    classification = schema.task != "regression"
+    classification = get_task(schema.task).classification
 
     n_rows = len(df)
     df = _drop_missing_target(df, target, issues)
@@ -285,7 +286,7 @@ def _leak_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
     first_half = rng.permutation(len(rows)) < len(rows) // 2
     folds = ((first_half, ~first_half), (~first_half, first_half))
 
-    classification = schema.task != "regression"
+    classification = get_task(schema.task).classification
     if classification:
         y_codes, labels = pd.factorize(sample[schema.target])
         majority_rate = float(np.bincount(y_codes).max() / len(y_codes))

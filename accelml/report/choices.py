@@ -7,7 +7,9 @@ import math
 from accelml.ensemble.refit import refit_names
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, table_html
-from accelml.run import REFIT_MAX_FOLDS, FitResult, refit_mode
+from accelml.result import FitResult
+from accelml.run import REFIT_MAX_FOLDS, refit_mode
+from accelml.tasks import get_task
 
 __all__ = ["choices_section"]
 
@@ -16,8 +18,8 @@ def _task_reason(ctx: ReportContext) -> str:
     schema, config = ctx.result.schema, ctx.result.config
     if config.task:
         return f"<b>{esc(schema.task)}</b>: given by the user."
-    if schema.task == "regression":
-        return f"<b>regression</b>: inferred because the target '{esc(schema.target)}' holds many distinct numbers."
+    if not get_task(schema.task).classification:
+        return f"<b>{esc(schema.task)}</b>: inferred because the target '{esc(schema.target)}' holds many distinct numbers."
     k = len(schema.classes or [])
     return (f"<b>{esc(schema.task)}</b>: inferred because the target '{esc(schema.target)}' takes {k} distinct "
             f"values{' (two classes)' if k == 2 else ''}.")
@@ -65,7 +67,8 @@ def _refit_text(result: FitResult) -> str:
     names = refit_names(result.ensemble, result.n_splits)
     if not names:
         return ""
-    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits)
+    scheme = (result.extra.get("validation") or {}).get("scheme", "kfold") if isinstance(result.extra, dict) else "kfold"
+    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme)
     read = result.ensemble.stack_inputs
     kept = [m.name for m in result.ensemble.members
             if m.weight > 0 and len(m.models) > 1 and not m.inputs and m.name not in read]
@@ -76,6 +79,8 @@ def _refit_text(result: FitResult) -> str:
                 "them: one neighbour search instead of one per fold.</p>")
     if mode == "asked":
         why = "as asked (refit-full), for a lighter model and faster predictions"
+    elif scheme == "time":
+        why = "since with time-ordered validation no fold model had trained on the latest rows"
     else:
         why = (f"since with {result.n_splits} folds (at most {REFIT_MAX_FOLDS} refit by default) each fold model had "
                f"trained on only {result.n_splits - 1}/{result.n_splits} of the rows; this is also lighter and faster "
@@ -98,6 +103,13 @@ def choices_section(ctx: ReportContext) -> Section:
     splits = (f"{result.n_splits}-fold cross-validation" if result.n_splits > 1 else "one holdout split")
     if result.n_repeats > 1:
         splits += f" repeated {result.n_repeats} times with fresh shuffles (each row's predictions averaged)"
+    scheme = (result.extra.get("validation") or {}) if isinstance(result.extra, dict) else {}
+    if scheme.get("scheme") == "time":
+        splits = (f"{esc(scheme['description'])}: each fold trained on the rows up to a time in "
+                  f"'{esc(scheme['column'])}' and was validated on the rows just after it, never on the past")
+    elif scheme.get("scheme") == "grouped":
+        splits = (f"{esc(scheme['description'])}: the rows of each group of '{esc(scheme['column'])}' stayed in one "
+                  "fold, so no model was validated on a group it trained on")
     config = result.config
     budget = f"{config.time_limit:g} s" if config.time_limit else "no time limit"
     body = (

@@ -18,7 +18,7 @@ class ReportContext:
     """A fitted model's result, leaderboard, explanation and evaluation, for the sections to render."""
 
     automl: Any
-    result: Any  # accelml.run.FitResult
+    result: Any  # accelml.result.FitResult
     board: pd.DataFrame
     explanation: Explanation | None
     explanation_error: str | None

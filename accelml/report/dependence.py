@@ -11,6 +11,7 @@ from accelml.report.context import ReportContext
 from accelml.report.figures import figure, figure_html, title
 from accelml.report.page import Section, esc, note
 from accelml.schema.schema import ColumnRole
+from accelml.tasks import get_task
 
 __all__ = ["dependence_section"]
 
@@ -19,9 +20,9 @@ MAX_CLASSES = 8
 
 def _ylabel(ctx: ReportContext) -> str:
     schema = ctx.result.schema
-    if schema.task == "regression":
+    if not get_task(schema.task).classification:
         return f"mean predicted {schema.target}"
-    if schema.task == "binary":
+    if len(schema.classes) == 2:
         return f"mean P({schema.target} = {schema.classes[1]})"
     return "mean predicted probability"
 

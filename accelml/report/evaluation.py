@@ -46,7 +46,7 @@ def evaluation(automl: Any, test_data: Any = None) -> Evaluation | None:
     """
     from accelml.data import read_table
     from accelml.explain.data import model_outputs
-    from accelml.run import encode_target
+    from accelml.tasks import encode_target
 
     result = automl._result()
     schema, metric = result.schema, result.metric

@@ -7,6 +7,7 @@ from accelml.report.classification import classification_charts
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, key_figures, note
 from accelml.report.regression import regression_charts
+from accelml.tasks import get_task
 
 __all__ = ["performance_section"]
 
@@ -31,7 +32,7 @@ def performance_section(ctx: ReportContext) -> Section:
         if refit_names(result.ensemble, result.n_splits):
             intro += (" Members of the final model were refit on all rows; these predictions come from the fold "
                       "models they replaced.")
-    if ctx.task == "regression":
+    if not get_task(ctx.task).classification:
         charts = regression_charts(ev, result.schema.target)
     else:
         charts = classification_charts(ev, list(result.schema.classes))

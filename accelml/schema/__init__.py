@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from accelml.schema.infer import infer_schema, infer_task
-from accelml.schema.schema import TASKS, ColumnRole, ColumnSpec, Schema
+from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
 from accelml.schema.validate import coerce_training_frame, validate_frame
 
 __all__ = [
-    "TASKS",
     "ColumnRole",
     "ColumnSpec",
     "Schema",

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import ConfigError, DataError
-from accelml.schema.schema import TASKS, ColumnRole, ColumnSpec, Schema
+from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
+from accelml.tasks import TASKS, get_task, infer_task
 
-__all__ = ["class_labels", "infer_role", "infer_schema", "infer_task"]
+__all__ = ["infer_role", "infer_schema", "infer_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,48 +37,6 @@ _DATE_LIKE = re.compile(r"\d{4}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}")
 _DATE_SAMPLE = 500
 _TEXT_SAMPLE = 10_000
 _MIN_ID_ROWS = 20
-
-
-def infer_task(y: pd.Series) -> str:
-    """Guess the learning task from the target column.
-
-    Strings, categories and booleans are classification; integer-valued numbers are classification when they take
-    few distinct values (2, at most 10, or at most 20 that are also at most 5% of the rows); all else is regression.
-
-    Args:
-        y: The target column.
-
-    Returns:
-        ``"binary"``, ``"multiclass"`` or ``"regression"``.
-
-    Raises:
-        DataError: The target has fewer than two distinct non-missing values, or holds dates.
-
-    Examples:
-        >>> import pandas as pd
-        >>> infer_task(pd.Series(["spam", "ham", "ham"]))
-        'binary'
-        >>> infer_task(pd.Series([0, 1, 2, 1, 0]))
-        'multiclass'
-        >>> infer_task(pd.Series([0.5, 1.25, 3.0]))
-        'regression'
-    """
-    values = y.dropna()
-    n_unique = _nunique(values)
-    _require_two_values(y, values, n_unique)
-    if _is_string_like(y) or pd.api.types.is_bool_dtype(y.dtype) or isinstance(y.dtype, pd.CategoricalDtype):
-        return "binary" if n_unique == 2 else "multiclass"
-    if pd.api.types.is_datetime64_any_dtype(y.dtype) or pd.api.types.is_timedelta64_dtype(y.dtype):
-        raise DataError(f"target column '{y.name}' holds dates or durations; convert it to numbers or labels first")
-    if not pd.api.types.is_numeric_dtype(y.dtype):
-        return "binary" if n_unique == 2 else "multiclass"
-    if not _is_integer_valued(values):
-        return "regression"
-    if n_unique == 2:
-        return "binary"
-    if n_unique <= 20 and (n_unique <= 10 or n_unique <= 0.05 * len(values)):
-        return "multiclass"
-    return "regression"
 
 
 def infer_schema(
@@ -119,8 +78,8 @@ def infer_schema(
     overrides = _check_roles(df, target, roles or {})
 
     y = df[target]
-    task = task or infer_task(y)
-    classes = _check_task_fits(y, task)
+    task = task or infer_task(y, roles)
+    classes = get_task(task).check_target(y)
 
     columns = []
     for name in df.columns:
@@ -217,52 +176,6 @@ def _check_roles(df: pd.DataFrame, target: str, roles: Mapping[str, str | Column
             )
         out[column] = valid[key]
     return out
-
-
-def _check_task_fits(y: pd.Series, task: str) -> list[Any] | None:
-    values = y.dropna()
-    n_unique = _nunique(values)
-    _require_two_values(y, values, n_unique)
-    if task == "regression":
-        if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
-            raise DataError(
-                f"task 'regression' needs a numeric target but column '{y.name}' has dtype {y.dtype}; "
-                "convert it to numbers or use a classification task"
-            )
-        return None
-    if task == "binary" and n_unique != 2:
-        raise DataError(
-            f"task 'binary' needs exactly 2 classes but target column '{y.name}' has {n_unique}; "
-            "use task='multiclass'"
-        )
-    return _plain_sorted(values.unique())
-
-
-def _require_two_values(y: pd.Series, values: pd.Series, n_unique: int) -> None:
-    if n_unique == 0:
-        raise DataError(f"target column '{y.name}' has no values (all missing); nothing to learn")
-    if n_unique == 1:
-        raise DataError(f"target column '{y.name}' has a single value ({values.iloc[0]!r}); nothing to learn")
-
-
-def class_labels(y: pd.Series) -> list[Any]:
-    """The distinct non-missing labels of a classification target as plain, sorted Python values.
-
-    >>> class_labels(pd.Series([1.0, 0.0, None, 1.0]))
-    [0, 1]
-    """
-    return _plain_sorted(y.dropna().unique())
-
-
-def _plain_sorted(values: Any) -> list[Any]:
-    plain = [v.item() if isinstance(v, np.generic) else v for v in values]
-    # 0/1 labels read as floats (a missing target makes the column float) are reported as ints.
-    if plain and all(isinstance(v, float) and v.is_integer() for v in plain):
-        plain = [int(v) for v in plain]
-    try:
-        return sorted(plain)
-    except TypeError:  # mixed types, e.g. 1 and "a": order by type name, then text
-        return sorted(plain, key=lambda v: (type(v).__name__, str(v)))
 
 
 # --- per-column predicates -------------------------------------------------------------------------------------

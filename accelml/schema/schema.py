@@ -6,9 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["TASKS", "ColumnRole", "ColumnSpec", "Schema"]
-
-TASKS = ("binary", "multiclass", "regression")
+__all__ = ["ColumnRole", "ColumnSpec", "Schema"]
 
 
 class ColumnRole(str, Enum):
@@ -21,11 +19,21 @@ class ColumnRole(str, Enum):
     TEXT = "text"
     IDENTIFIER = "identifier"
     CONSTANT = "constant"
+    # Given by the user, never inferred: the moment a row was observed (a datetime feature that also orders
+    # validation: no row is validated with later rows in training), and the group a row belongs to (a patient, a
+    # customer: grouped validation keeps a group's rows on one side; not a feature).
+    TIME = "time"
+    GROUP = "group"
 
     @property
     def is_feature(self) -> bool:
-        """Identifiers and constants carry no signal and are dropped before training."""
-        return self not in (ColumnRole.IDENTIFIER, ColumnRole.CONSTANT)
+        """Identifiers, constants and group ids carry no signal and are dropped before training."""
+        return self not in (ColumnRole.IDENTIFIER, ColumnRole.CONSTANT, ColumnRole.GROUP)
+
+    @property
+    def is_datetime(self) -> bool:
+        """Read, encoded and profiled as dates and times."""
+        return self in (ColumnRole.DATETIME, ColumnRole.TIME)
 
 
 @dataclass

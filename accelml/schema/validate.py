@@ -87,7 +87,7 @@ def _coerce(df: pd.DataFrame, schema: Schema, *, strict: bool, source: str, keep
         s = df[name]
         if role is ColumnRole.NUMERIC:
             converted = _to_numeric(s)
-        elif role is ColumnRole.DATETIME:
+        elif role.is_datetime:
             converted = _to_datetime(s)
         elif role in (ColumnRole.CATEGORICAL, ColumnRole.TEXT):
             converted = _to_strings(s)

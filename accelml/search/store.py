@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from accelml._json import finite_json
 from accelml.exceptions import ConfigError
-from accelml.export.artifact import finite_json as _finite
 from accelml.search.evaluate import FittedTrial
 from accelml.search.trial import TrialResult, TrialSpec
 
@@ -68,7 +68,7 @@ class TrialStore:
                 model.save(tmp / f"fold_{k}")
             tmp.rename(folder)
         with open(self.folder / "trials.jsonl", "a") as f:
-            f.write(json.dumps(_finite(fitted.result.to_dict())) + "\n")
+            f.write(json.dumps(finite_json(fitted.result.to_dict())) + "\n")
             f.flush()
             os.fsync(f.fileno())
 

@@ -26,9 +26,10 @@ def _installed(names: tuple[str, ...]) -> dict[str, str | None]:
 
 def describe_model(service: Any) -> dict[str, Any]:
     """The metadata of the model that ``service`` (a :class:`~accelml.serve.service.ModelService`) serves."""
-    from accelml.export.artifact import LIBRARIES
+    from accelml.export.artifact import model_libraries
 
     result, schema, manifest = service.result, service.schema, service.manifest or {}
+    libraries = tuple(model_libraries(m.model for m in result.ensemble.members))  # those the model is read with
     board = service.automl.leaderboard().head(LEADERBOARD_ROWS)
     settings = service.settings
     return json_safe(
@@ -57,7 +58,7 @@ def describe_model(service: Any) -> dict[str, Any]:
             "leaderboard": board.to_dict(orient="records"),
             "versions": {
                 "serving": {"accelml": __version__, "python": platform.python_version(),
-                            "libraries": _installed(LIBRARIES)},
+                            "libraries": _installed(libraries)},
                 "trained_with": {"accelml": manifest.get("accelml_version"), "python": manifest.get("python"),
                                  "libraries": manifest.get("libraries")} if manifest else None,
             },

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from accelml.schema.schema import ColumnRole, Schema
+from accelml.tasks import get_task
 
 __all__ = ["request_body_docs"]
 
@@ -16,6 +17,7 @@ _JSON_TYPES: dict[ColumnRole, list[str]] = {
     ColumnRole.CATEGORICAL: ["string", "number", "boolean", "null"],
     ColumnRole.BOOLEAN: ["boolean", "string", "number", "null"],
     ColumnRole.DATETIME: ["string", "null"],
+    ColumnRole.TIME: ["string", "null"],
     ColumnRole.TEXT: ["string", "null"],
 }
 
@@ -60,7 +62,7 @@ def request_body_docs(schema: Schema, sample: pd.DataFrame | None, max_rows: int
                     },
                     "required": ["records"],
                 },
-                "example": {"records": [example], "proba": schema.task != "regression"},
+                "example": {"records": [example], "proba": get_task(schema.task).classification},
             },
             "text/csv": {"schema": {"type": "string"}, "example": csv_example},
         },

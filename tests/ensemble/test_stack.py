@@ -109,17 +109,18 @@ def test_stack_features_are_finite_log_odds_and_values() -> None:
 def test_the_stacker_trains_the_first_repeat_of_repeated_folds(table) -> None:
     from accelml.ensemble.stack import _StackedFolds
     from accelml.profiling import check_data
-    from accelml.run import encode_target
+    from accelml.tasks import encode_target
     from accelml.schema import infer_schema
-    from accelml.schema.infer import class_labels
+    from accelml.tasks import get_task
     from accelml.schema.validate import coerce_training_frame
-    from accelml.search.folds import FoldCache, make_splits
+    from accelml.search.folds import FoldCache
+    from accelml.validation import make_validation
 
     schema = infer_schema(table, "y")
     frame, _ = check_data(table, schema)
-    schema.classes = class_labels(frame["y"])
+    schema.classes = get_task(schema.task).labels(frame["y"])
     X, y = coerce_training_frame(frame, schema), encode_target(frame["y"], schema)
-    folds = FoldCache(X, y, make_splits(y, schema.task, seed=0, n_splits=4, n_repeats=2), schema, seed=0)
+    folds = FoldCache(X, make_validation(y, schema.task, seed=0, n_splits=4, n_repeats=2), schema, seed=0)
     stacked = _StackedFolds(folds, np.zeros((len(y), 1)))
     assert len(folds.splits) == 8 and stacked.splits == folds.splits[:4]
     assert np.array_equal(np.sort(np.concatenate([val for _, val in stacked.splits])), np.arange(len(y)))

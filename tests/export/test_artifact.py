@@ -9,6 +9,7 @@ import pytest
 
 import accelml
 from accelml.exceptions import ArtifactError
+from accelml.export.artifact import model_libraries
 from tests.conftest import make_table
 
 
@@ -32,7 +33,9 @@ def test_manifest_contents(fitted, tmp_path) -> None:
     path = fitted.save(tmp_path / "m")
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["accelml_version"] == accelml.__version__
-    assert {"lightgbm", "xgboost", "catboost", "scikit-learn"} <= set(manifest["libraries"])
+    families = [m["model"] for m in manifest["ensemble"]["members"]]
+    assert list(manifest["libraries"]) == model_libraries(families)  # those the model is read with, and no others
+    assert {"numpy", "scikit-learn"} <= set(manifest["libraries"]) and all(manifest["libraries"].values())
     assert manifest["task"] == "multiclass" and manifest["metric"]["name"] == "log_loss"
     assert manifest["schema"]["target"] == "y"
     assert manifest["leaderboard"][0]["model"]
@@ -98,10 +101,24 @@ def test_library_major_version_mismatch_is_refused(fitted, tmp_path) -> None:
     path = fitted.save(tmp_path / "m")
     manifest_path = path / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["libraries"]["lightgbm"] = "1.0.0"
+    family = manifest["ensemble"]["members"][0]["model"]
+    library = model_libraries([family])[-1]  # the family's own library (scikit-learn for its families)
+    other_major = f"{int(manifest['libraries'][library].split('.')[0]) + 1}.0.0"
+    manifest["libraries"][library] = other_major
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="lightgbm 1.0.0"):
+    with pytest.raises(ArtifactError, match=f"{library} {other_major}"):
         accelml.load(path)
+
+
+def test_libraries_of_families_not_in_the_model_are_not_checked(fitted, tmp_path) -> None:
+    path = fitted.save(tmp_path / "m")
+    manifest_path = path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    used = set(model_libraries(m["model"] for m in manifest["ensemble"]["members"]))
+    unused = next(name for name in ("lightgbm", "xgboost", "catboost", "skops", "torch") if name not in used)
+    manifest["libraries"][unused] = "0.1.0"  # an older manifest listed every family's library
+    manifest_path.write_text(json.dumps(manifest))
+    assert accelml.load(path).task_ == "multiclass"
 
 
 def test_training_sample_and_out_of_fold_output_travel(fitted, tmp_path) -> None:

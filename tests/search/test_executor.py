@@ -15,23 +15,19 @@ from accelml.exceptions import ConfigError
 from accelml.metrics import get_metric, make_metric
 from accelml.models.base import _SMALL_MATRIX
 from accelml.profiling import check_data
-from accelml.run import encode_target
+from accelml.tasks import encode_target
+from accelml.validation import make_validation
 from accelml.schema import infer_schema
-from accelml.schema.infer import class_labels
+from accelml.tasks import get_task
 from accelml.schema.validate import coerce_training_frame
 from accelml.search.evaluate import FittedTrial, evaluate_trial
-from accelml.search.executor import (
-    MAX_WORKERS,
-    MIN_PARALLEL_SECONDS,
-    TRIAL_SHARE,
-    FoldPruner,
-    InlineExecutor,
-    ProcessExecutor,
-    TrialOutcome,
-    plan_workers,
-)
-from accelml.search.folds import FoldCache, make_splits
-from accelml.search.loop import default_workers, run_search
+from accelml.search.context import TrialContext
+from accelml.search.executors import EXECUTORS, MAX_WORKERS, MIN_PARALLEL_SECONDS, TrialOutcome, plan_workers
+from accelml.search.executors.inline import InlineExecutor
+from accelml.search.executors.process import ProcessExecutor
+from accelml.search.folds import FoldCache
+from accelml.search.loop import TRIAL_SHARE, default_workers, run_search
+from accelml.search.pruner import RungPruner
 from accelml.search.trial import TrialSpec
 from tests.conftest import make_table
 
@@ -40,9 +36,15 @@ def _folds(task: str = "binary", n: int = 240, seed: int = 0, n_splits: int = 3)
     frame = make_table(task, n=n, seed=seed)
     schema = infer_schema(frame, "y")
     frame, _ = check_data(frame, schema)
-    schema.classes = class_labels(frame["y"]) if schema.task != "regression" else None
+    schema.classes = get_task(schema.task).labels(frame["y"])
     X, y = coerce_training_frame(frame, schema), encode_target(frame["y"], schema)
-    return FoldCache(X, y, make_splits(y, schema.task, seed=0, n_splits=n_splits), schema, seed=0)
+    return FoldCache(X, make_validation(y, schema.task, seed=0, n_splits=n_splits), schema, seed=0)
+
+
+def _ctx(metric: Any, task: str = "binary", deadline: Deadline | None = None, n_jobs: int = 1,
+         trial_seconds: float | None = None) -> TrialContext:
+    base = TrialContext(task, metric, seed=0, n_jobs=n_jobs, trial_seconds=trial_seconds)
+    return base.at(deadline or Deadline.never(), started=time.monotonic())
 
 
 def _scripted(spec: TrialSpec, *args: Any, **kwargs: Any) -> FittedTrial:
@@ -89,7 +91,7 @@ def test_fold_pruner_decides_as_optunas_median_pruner() -> None:
             losses = {k: float(rng.normal()) for k in range(steps)}
             study.add_trial(optuna.trial.create_trial(value=float(rng.normal()), intermediate_values=losses))
             history.append(losses)
-        pruner = FoldPruner.from_history(history)
+        pruner = RungPruner.from_history(history)
         trial = study.ask()
         for fold in range(3):
             loss = float(rng.normal())
@@ -106,29 +108,40 @@ def test_fold_pruner_decides_as_optunas_median_pruner() -> None:
 def test_inline_executor_is_evaluate_trial() -> None:
     folds, metric = _folds(), get_metric("roc_auc", "binary")
     spec = TrialSpec(1, "linear", {}, "default")
-    executor = InlineExecutor(folds, metric, "binary", Deadline.never(), n_jobs=1, seed=0, started=time.monotonic())
+    executor = EXECUTORS["inline"](folds)
     assert executor.workers == 1 and executor.pending == 0
-    executor.submit(spec)
+    executor.submit(spec, _ctx(metric))
     assert executor.pending == 1
     [outcome] = executor.wait()
-    direct = evaluate_trial(spec, folds, metric, "binary", Deadline.never(), n_jobs=1, seed=0, started=0.0)
+    direct = evaluate_trial(spec, folds, _ctx(metric))
     assert outcome.fitted.result.score == direct.result.score and executor.pending == 0
 
 
-def test_a_trial_stops_at_its_share_of_the_search_with_usable_models() -> None:
+def test_a_trial_stops_at_its_share_of_the_search_with_usable_models(monkeypatch: pytest.MonkeyPatch) -> None:
     folds, metric = _folds(), get_metric("roc_auc", "binary")
     slow = {"learning_rate": 0.001, "n_estimators": 1_000_000, "early_stopping_rounds": 1_000_000}
     spec = TrialSpec(1, "lgbm", slow, "default")
     started = time.monotonic()
-    fitted = evaluate_trial(spec, folds, metric, "binary", Deadline.after(60), n_jobs=1, seed=0, started=started,
-                            max_seconds=1.5)
+    fitted = evaluate_trial(spec, folds, _ctx(metric, deadline=Deadline.after(60), trial_seconds=1.5))
     took = time.monotonic() - started
     assert fitted.result.ok and fitted.result.stopped_by_deadline and len(fitted.models) == 3  # every fold, shorter
     assert took < 3.0 and fitted.result.score > 0.6
-    executor = InlineExecutor(folds, metric, "binary", Deadline.after(10), n_jobs=1, seed=0, started=time.monotonic())
-    assert executor.trial_seconds == pytest.approx(TRIAL_SHARE * 10, abs=0.1)
-    unbounded = InlineExecutor(folds, metric, "binary", Deadline.never(), n_jobs=1, seed=0, started=time.monotonic())
-    assert unbounded.trial_seconds is None
+    seen: list[TrialContext] = []
+
+    def spy(spec: TrialSpec, folds: FoldCache, ctx: TrialContext, **kwargs: Any) -> FittedTrial:
+        seen.append(ctx)
+        return evaluate_trial(spec, folds, ctx, **kwargs)
+
+    import accelml.search.loop as loop
+
+    make = loop.make_executor
+    monkeypatch.setattr(loop, "make_executor", lambda *args, **kwargs: make(*args, **{**kwargs, "evaluate": spy}))
+    context = TrialContext("binary", metric, seed=0, n_jobs=1)
+    run_search(folds, context, Deadline.after(10), models=["linear"], max_trials=1)
+    run_search(folds, context, Deadline.never(), models=["linear"], max_trials=1)
+    # the search hands every trial its share of the search and the seconds left, to re-anchor where it runs
+    assert seen[0].trial_seconds == pytest.approx(TRIAL_SHARE * 10, abs=0.1) and seen[1].trial_seconds is None
+    assert 9.0 < seen[0].seconds_left <= 10.0 and seen[1].seconds_left is None
 
 
 def test_worker_processes_give_the_scores_of_this_process() -> None:
@@ -138,16 +151,15 @@ def test_worker_processes_give_the_scores_of_this_process() -> None:
         TrialSpec(1, "linear", {}, "default"),
         TrialSpec(2, "knn", {}, "default"),
     ]
-    started = time.monotonic()
-    inline = InlineExecutor(folds, metric, "binary", Deadline.never(), n_jobs=1, seed=0, started=started)
-    executor = ProcessExecutor(folds, metric, "binary", Deadline.never(), workers=2, n_jobs=1, seed=0, started=started)
+    inline = InlineExecutor(folds)
+    executor = ProcessExecutor(folds, _ctx(metric), workers=2)
     outcomes: list[TrialOutcome] = []
     try:
         for spec in specs:
-            inline.submit(spec)
+            inline.submit(spec, _ctx(metric))
             while executor.pending >= executor.workers:
                 outcomes += executor.wait()
-            executor.submit(spec)
+            executor.submit(spec, _ctx(metric))
         while executor.pending:
             outcomes += executor.wait()
     finally:
@@ -168,8 +180,7 @@ def test_worker_processes_give_the_scores_of_this_process() -> None:
 
 def test_failing_trials_in_workers_are_recorded_not_raised() -> None:
     folds, metric = _folds(n=150), get_metric("roc_auc", "binary")
-    executor = ProcessExecutor(folds, metric, "binary", Deadline.never(), workers=1, n_jobs=1, seed=0,
-                               started=time.monotonic(), evaluate=_scripted)
+    executor = ProcessExecutor(folds, _ctx(metric), workers=1, evaluate=_scripted)
     try:
         results = {}
         for spec in (
@@ -178,7 +189,7 @@ def test_failing_trials_in_workers_are_recorded_not_raised() -> None:
             TrialSpec(3, "linear", {"script": "die"}, "default"),  # the worker process dies
             TrialSpec(4, "linear", {}, "default"),  # no worker left: runs in this process
         ):
-            executor.submit(spec)
+            executor.submit(spec, _ctx(metric))
             [outcome] = executor.wait()
             results[spec.trial_id] = outcome.fitted.result
     finally:
@@ -193,11 +204,11 @@ def test_failing_trials_in_workers_are_recorded_not_raised() -> None:
 def test_a_worker_stuck_past_the_deadline_is_killed_and_recorded_as_timeout() -> None:
     folds, metric = _folds(n=150), get_metric("roc_auc", "binary")
     deadline = Deadline.after(3.0)
-    executor = ProcessExecutor(folds, metric, "binary", deadline, workers=2, n_jobs=1, seed=0,
-                               started=time.monotonic(), evaluate=_scripted, grace=0.5)
+    executor = ProcessExecutor(folds, _ctx(metric), workers=2, evaluate=_scripted, grace=0.5)
     try:
-        executor.submit(TrialSpec(1, "linear", {"script": "hang"}, "default"))
-        executor.submit(TrialSpec(2, "linear", {"script": "hang"}, "default"), must_finish=True)
+        executor.submit(TrialSpec(1, "linear", {"script": "hang"}, "default"), _ctx(metric, deadline=deadline))
+        executor.submit(TrialSpec(2, "linear", {"script": "hang"}, "default"), _ctx(metric, deadline=deadline),
+                        must_finish=True)
         [outcome] = executor.wait(timeout=30)
         assert time.monotonic() < deadline.end + 0.5 + 2.0  # killed at the deadline plus grace
         assert outcome.fitted.result.status == "timeout" and outcome.fitted.result.spec.trial_id == 1
@@ -211,24 +222,24 @@ def test_a_worker_stuck_past_the_deadline_is_killed_and_recorded_as_timeout() ->
 def test_a_metric_that_cannot_travel_keeps_trials_in_this_process() -> None:
     folds = _folds(n=150)
     metric = make_metric(lambda t, p: float(np.mean(t == p)), name="acc", tasks=["binary"])
+    context = TrialContext("binary", metric, seed=0, n_jobs=1)
     with pytest.raises(ConfigError, match="module-level"):
-        ProcessExecutor(folds, metric, "binary", Deadline.never(), workers=2, n_jobs=1, seed=0, started=0.0)
-    trials = run_search(folds, metric, "binary", Deadline.never(), models=["linear"], max_trials=1, workers=2)
+        ProcessExecutor(folds, context, workers=2)
+    trials = run_search(folds, context, Deadline.never(), models=["linear"], max_trials=1, workers=2)
     assert [t.result.status for t in trials] == ["ok"]
     with pytest.raises(ConfigError, match="workers"):
-        run_search(folds, metric, "binary", Deadline.never(), models=["linear"], max_trials=1, workers=0)
+        run_search(folds, context, Deadline.never(), models=["linear"], max_trials=1, workers=0)
 
 
 # ------------------------------------------------------------------------------------------------ the search
 def test_a_parallel_search_ends_at_its_deadline_and_leaves_no_process() -> None:
     folds, metric = _folds(n=200), get_metric("roc_auc", "binary")
-    first = evaluate_trial(TrialSpec(0, "lgbm", {"n_estimators": 50}, "baseline"), folds, metric, "binary",
-                           Deadline.never(), n_jobs=1, seed=0, started=time.monotonic())
+    first = evaluate_trial(TrialSpec(0, "lgbm", {"n_estimators": 50}, "baseline"), folds, _ctx(metric))
     assert first.result.ok  # a model in hand, so no trial of this search is allowed past the deadline
     limit = 4.0
     started = time.monotonic()
-    trials = run_search(folds, metric, "binary", Deadline.after(limit), models=["lgbm", "linear", "knn"], n_jobs=2,
-                        workers=2, previous=[first])
+    trials = run_search(folds, TrialContext("binary", metric, seed=0, n_jobs=2), Deadline.after(limit),
+                        models=["lgbm", "linear", "knn"], workers=2, previous=[first])
     grace = 2.0 + 0.05 * limit
     assert time.monotonic() - started < limit + grace + 1.5
     assert _no_children()
@@ -244,8 +255,9 @@ def test_a_parallel_search_records_tunes_and_prunes_like_the_serial_one(tmp_path
     store = TrialStore(tmp_path / "run")
     store.start({})
     seen: list[int] = []
-    trials = run_search(folds, metric, "regression", Deadline.never(), models=["lgbm", "linear", "knn"],
-                        max_trials=30, n_jobs=2, workers=2, store=store, progress=lambda p: seen.append(p.trials_done))
+    trials = run_search(folds, TrialContext("regression", metric, seed=0, n_jobs=2), Deadline.never(),
+                        models=["lgbm", "linear", "knn"], max_trials=30, workers=2, store=store,
+                        progress=lambda p: seen.append(p.trials_done))
     assert _no_children()
     assert len(trials) == 30 and sorted(t.result.spec.trial_id for t in trials) == list(range(30))
     assert [t.result.spec for t in store.load()] == [t.result.spec for t in trials]  # recorded as they finished

@@ -9,36 +9,39 @@ import pytest
 
 import accelml
 from accelml.models.knn import KNeighborsModel
-from accelml.search.folds import make_splits
-from accelml.search.loop import DEFAULT_ORDER, N_TUNED_FAMILIES, available_models
+from accelml.validation import make_validation
+from accelml.search.loop import available_models
+from accelml.search.searchers import N_TUNED_FAMILIES
 from accelml.search.portfolio import load_portfolio
 from tests.conftest import make_table
 
 
 def test_splits_stratified_and_disjoint() -> None:
     y = np.array([0] * 90 + [1] * 10)
-    splits = make_splits(y, "binary", seed=0, n_splits=5)
+    splits = make_validation(y, "binary", seed=0, n_splits=5).splits
     assert len(splits) == 5
     seen = np.concatenate([val for _, val in splits])
     assert sorted(seen) == list(range(100))
     for train, val in splits:
         assert not set(train) & set(val)
         assert y[val].sum() == 2  # each fold keeps the class ratio
-    holdout = make_splits(np.arange(1000.0), "regression", seed=0, n_splits=1)
+    holdout = make_validation(np.arange(1000.0), "regression", seed=0, n_splits=1).splits
     assert len(holdout) == 1 and len(holdout[0][1]) == 200
 
 
 def test_repeated_splits_on_small_data_with_a_budget() -> None:
     y = np.array([0, 1] * 150)
-    splits = make_splits(y, "binary", seed=0, time_limit=30)
+    splits = make_validation(y, "binary", seed=0, time_limit=30).splits
     assert len(splits) == 15  # 5 folds x 3 repeats on 300 rows
     for r in range(3):
         seen = np.concatenate([val for _, val in splits[5 * r : 5 * r + 5]])
         assert sorted(seen) == list(range(300))  # each repeat is a partition
     assert any((a[1] != b[1]).any() for a, b in zip(splits[:5], splits[5:10]))  # with a fresh shuffle
-    assert [v.tolist() for _, v in splits[:5]] == [v.tolist() for _, v in make_splits(y, "binary", seed=0, n_splits=5)]
-    assert len(make_splits(y, "binary", seed=0)) == 5  # no budget, no repeats
-    assert len(make_splits(y, "binary", seed=0, n_splits=5, time_limit=30)) == 5  # folds set by the user: as asked
+    plain = make_validation(y, "binary", seed=0, n_splits=5).splits
+    assert [v.tolist() for _, v in splits[:5]] == [v.tolist() for _, v in plain]
+    assert len(make_validation(y, "binary", seed=0).splits) == 5  # no budget, no repeats
+    asked = make_validation(y, "binary", seed=0, n_splits=5, time_limit=30)
+    assert len(asked.splits) == 5  # folds set by the user: as asked
 
 
 def test_repeated_folds_average_each_rows_predictions() -> None:
@@ -54,9 +57,9 @@ def test_repeated_folds_average_each_rows_predictions() -> None:
 
 def test_splits_depend_on_seed_only() -> None:
     y = np.arange(50.0)
-    a = make_splits(y, "regression", seed=1)
-    b = make_splits(y, "regression", seed=1)
-    c = make_splits(y, "regression", seed=2)
+    a = make_validation(y, "regression", seed=1).splits
+    b = make_validation(y, "regression", seed=1).splits
+    c = make_validation(y, "regression", seed=2).splits
     assert all((x[1] == z[1]).all() for x, z in zip(a, b))
     assert any((x[1] != z[1]).any() for x, z in zip(a, c))
 
@@ -71,7 +74,7 @@ def test_opening_sequence_then_tuning() -> None:
     assert opening[0].spec.stage == "baseline"
     assert [(t.spec.model, t.spec.params) for t in opening[1 : 1 + len(portfolio)]] == portfolio
     defaults = {t.spec.model for t in opening if t.spec.stage == "default"}
-    assert defaults | {t.spec.model for t in opening[1:]} == set(DEFAULT_ORDER)  # every family at least once
+    assert defaults | {t.spec.model for t in opening[1:]} == set(available_models(None))  # every family at least once
     assert len({(t.spec.model, str(t.spec.params)) for t in opening[1:]}) == len(opening) - 1  # no repeats
     assert trials[: len(opening)] == opening  # the opening comes first
     tuned = trials[len(opening) :]
@@ -155,16 +158,18 @@ def test_a_crash_loses_at_most_the_trial_in_flight(tmp_path, monkeypatch: pytest
     from accelml.search import loop
     from accelml.search.store import TrialStore
 
+    from accelml.search.evaluate import evaluate_trial
+
     calls = {"n": 0}
-    real = loop.evaluate_trial
 
     def crash_on_third(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt  # a kill in the middle of the third trial
-        return real(*args, **kwargs)
+        return evaluate_trial(*args, **kwargs)
 
-    monkeypatch.setattr(loop, "evaluate_trial", crash_on_third)
+    make = loop.make_executor
+    monkeypatch.setattr(loop, "make_executor", lambda *a, **kw: make(*a, **{**kw, "evaluate": crash_on_third}))
     table = make_table("regression", n=200, seed=13)
     with pytest.raises(KeyboardInterrupt):
         accelml.AutoML(max_trials=6, time_limit=None, n_jobs=1, work_dir=tmp_path / "run").fit(table, target="y")

@@ -1,0 +1,70 @@
+"""The opening of a search: a cheap baseline, the portfolio in its order, then each family's default configuration.
+
+It depends only on the families searched, never on the clock or on results: a time-limited run's opening is a prefix
+of the unlimited one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+
+from accelml.models import MODELS
+from accelml.search.executors.base import TrialOutcome
+from accelml.search.portfolio import load_portfolio
+from accelml.search.pruner import RungPruner
+from accelml.search.trial import TrialSpec
+
+__all__ = ["BASELINE", "OpeningSearcher", "opening_order", "opening_specs"]
+
+BASELINE = TrialSpec(0, "lgbm", {"n_estimators": 200, "learning_rate": 0.1, "num_leaves": 15}, "baseline")
+
+
+def opening_order(keys: Iterable[str]) -> list[str]:
+    """``keys`` in the order of their families' default configurations in the opening: by each family's
+    ``opening_rank`` (strong and cheap first, then diverse), ties by key."""
+    return sorted(keys, key=lambda key: (MODELS[key].opening_rank, key))
+
+
+def opening_specs(models: list[str]) -> Iterator[TrialSpec]:
+    """A cheap baseline (a model within seconds), the portfolio in its order, then each family's default configuration
+    not already tried: first the families the portfolio has not tried at all (a new kind of model adds more to the
+    ensemble than another setting of a known one), then the others."""
+    if "lgbm" in models:
+        yield BASELINE
+    trial_id = 1
+    tried: set[tuple[str, str]] = set()
+    for key, params in load_portfolio():
+        if key in models:
+            yield TrialSpec(trial_id, key, params, "portfolio" if params else "default")
+            tried.add((key, json.dumps(params, sort_keys=True)))
+            trial_id += 1
+    order = opening_order(models)
+    seen = {key for key, _ in tried}
+    order.sort(key=lambda key: key in seen)  # stable: the families new to the opening first
+    for key in order:
+        if (key, "{}") not in tried:
+            yield TrialSpec(trial_id, key, {}, "default")
+            trial_id += 1
+
+
+class OpeningSearcher:
+    """Proposes the opening's specs in order, less those already done (a resumed run) and those the loop says would
+    not finish in the time left (skipped, not the rest: adult at 300 s once ended its whole search on a k-nearest
+    neighbours default estimated too long)."""
+
+    def __init__(self, models: list[str], done: Iterable[int] = ()):
+        skip = set(done)
+        self._specs = (spec for spec in opening_specs(models) if spec.trial_id not in skip)
+
+    def ask(self, affordable: Callable[[str], bool]) -> TrialSpec | None:
+        for spec in self._specs:
+            if affordable(spec.model):
+                return spec
+        return None
+
+    def pruner(self, spec: TrialSpec) -> RungPruner | None:
+        return None  # every opening trial is trained on every fold: the families are ranked by them
+
+    def tell(self, outcome: TrialOutcome) -> None:
+        """Nothing to learn: the opening is fixed."""
