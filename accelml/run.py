@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ from accelml.profiling import check_data
 from accelml.result import FitResult
 from accelml.schema import ColumnRole, Schema, infer_schema
 from accelml.schema.validate import coerce_training_frame
-from accelml.search.folds import FoldCache
 from accelml.search.context import TrialContext
+from accelml.search.folds import FoldCache
 from accelml.search.loop import SearchProgress, available_models, default_workers, run_search
 from accelml.search.store import TrialStore
 from accelml.tasks import encode_target, get_task
@@ -125,99 +126,139 @@ def fit_pipeline(
     """
     deadline = deadline or Deadline.after(config.time_limit)
     started = time.monotonic()
-
     frame = read_table(data)
-    fingerprint = data_fingerprint(frame)
-    n_splits, n_repeats = config.n_splits, None
-    if store is not None and resume:
-        state = store.state()
-        if state.get("fingerprint") != fingerprint:
-            raise DataError(f"the data differs from the data of the run in '{store.folder}'; resume it with the same data")
-        # the folds of the recorded trials, whatever the new time limit
-        n_splits, n_repeats = state["n_splits"], state.get("n_repeats", 1)
-    schema = infer_schema(frame, target, task=config.task, roles=_roles(config))
-    frame, issues = check_data(frame, schema)
-    schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
-    X = coerce_training_frame(frame, schema)
-    y = encode_target(frame[target], schema)
-
-    chosen = get_metric(metric if metric is not None else config.metric, schema.task)
-    reason = choice_reason(chosen, schema.task, user_given=metric is not None or config.metric is not None)
-    validation = make_validation(y, schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
-                                 n_repeats=n_repeats, **_split_columns(X, schema))
-    folds = FoldCache(X, validation, schema, seed=config.seed)
-    n_repeats, k_folds = validation.n_repeats, validation.n_folds
+    fingerprint, n_splits, n_repeats = _recorded_folds(frame, store, resume, config.n_splits)
+    d = _prepare(frame, target, config)
+    chosen = get_metric(metric if metric is not None else config.metric, d.schema.task)
+    validation = make_validation(d.y, d.schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
+                                 n_repeats=n_repeats, **_split_columns(d.X, d.schema))
+    folds = FoldCache(d.X, validation, d.schema, seed=config.seed)
     if store is not None and not resume:
         store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
-                     "n_splits": k_folds, "n_repeats": n_repeats,
+                     "n_splits": validation.n_folds, "n_repeats": validation.n_repeats,
                      "data": str(data) if isinstance(data, (str, Path)) else None})
-    logger.info("%d rows, %d features, task %s, metric %s, validation: %s", len(y), len(schema.features),
-                schema.task, chosen.name, validation.describe())
-
-    constraints = Constraints(config.max_latency_ms, config.max_size_mb)
-    refit = refit_mode(config.refit_full, k_folds, validation.scheme)
-    reserve = search_reserve(config.time_limit, refit, constraints.active, len(schema.classes or []))
-    stacking = config.stacking and validation.partition and not constraints.active
-    n_jobs = resolve_jobs(config.n_jobs)
-    workers = config.workers or default_workers(folds, n_jobs, config.time_limit)
-    first_repeat_rows = sum(len(train) for train, _ in folds.first_repeat)
-    kept = stack_reserve(config.time_limit, first_repeat_rows, len(schema.classes or [])) if stacking else 0.0
-    context = TrialContext(schema.task, chosen, seed=config.seed, n_jobs=n_jobs)
+    logger.info("%d rows, %d features, task %s, metric %s, validation: %s", len(d.y), len(d.schema.features),
+                d.schema.task, chosen.name, validation.describe())
+    plan = _plan(config, folds)
+    context = TrialContext(d.schema.task, chosen, seed=config.seed, n_jobs=plan.n_jobs)
     trials = run_search(
-        folds,
-        context,
-        deadline.child(reserve=reserve + kept),
-        models=available_models(list(config.models) if config.models else None, schema.task, schema),
-        max_trials=config.max_trials,
-        progress=progress,
-        issues=issues,
-        store=store,
-        previous=store.load() if store is not None and resume else (),
-        workers=workers,
+        folds, context, deadline.child(reserve=plan.reserve + plan.stack_seconds),
+        models=available_models(list(config.models) if config.models else None, d.schema.task, d.schema),
+        max_trials=config.max_trials, progress=progress, issues=d.issues, store=store,
+        previous=store.load() if store is not None and resume else (), workers=plan.workers,
     )
-    if stacking:
-        stacker = fit_stacker(trials, folds, context, deadline.child(reserve=reserve),
+    if plan.stacking:
+        stacker = fit_stacker(trials, folds, context, deadline.child(reserve=plan.reserve),
                               trial_id=max(t.result.spec.trial_id for t in trials) + 1)
         if stacker is not None:
             trials.append(stacker)
-    ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, constraints)
+    ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, plan.constraints)
     # Refit on all rows as refit_mode says; members that refit for free (kNN) always are: one neighbour search, not k.
-    ensemble = refit_full(
-        ensemble, X, y, schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
-        n_jobs=n_jobs, seed=config.seed, mode=refit,
-        seconds=_refit_seconds(trials, k_folds),
+    ensemble = refit_full(ensemble, d.X, d.y, d.schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
+                          n_jobs=plan.n_jobs, seed=config.seed, mode=plan.refit,
+                          seconds=_refit_seconds(trials, validation.n_folds))
+    ensemble.share_preprocessors().set_threads(plan.n_jobs)
+    return _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
+                   costs, folds, plan, deadline, started)
+
+
+@dataclass
+class _Prepared:
+    """The training data after the checks: rows with a missing target dropped, columns coerced, target encoded."""
+
+    frame: pd.DataFrame
+    schema: Schema
+    issues: list[Any]
+    X: pd.DataFrame
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the time limit is shared out, decided from the data and settings before the search."""
+
+    refit: str  # see refit_mode
+    reserve: float  # seconds kept for the ensemble, the refit and the latency measurement
+    stacking: bool
+    stack_seconds: float  # kept for the stacker
+    n_jobs: int
+    workers: int
+    constraints: Constraints
+
+
+def _recorded_folds(frame: pd.DataFrame, store: TrialStore | None, resume: bool,
+                    n_splits: int | None) -> tuple[str, int | None, int | None]:
+    """The data's fingerprint and the folds to validate on: those of the recorded trials when resuming (whatever the
+    new time limit; the data must be the same), else as configured."""
+    fingerprint = data_fingerprint(frame)
+    if store is None or not resume:
+        return fingerprint, n_splits, None
+    state = store.state()
+    if state.get("fingerprint") != fingerprint:
+        raise DataError(f"the data differs from the data of the run in '{store.folder}'; resume it with the same data")
+    return fingerprint, state["n_splits"], state.get("n_repeats", 1)
+
+
+def _prepare(frame: pd.DataFrame, target: str, config: FitConfig) -> _Prepared:
+    schema = infer_schema(frame, target, task=config.task, roles=_roles(config))
+    frame, issues = check_data(frame, schema)
+    schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
+    return _Prepared(frame, schema, issues, coerce_training_frame(frame, schema), encode_target(frame[target], schema))
+
+
+def _plan(config: FitConfig, folds: FoldCache) -> _Plan:
+    validation, n_classes = folds.validation, len(folds.schema.classes or [])
+    constraints = Constraints(config.max_latency_ms, config.max_size_mb)
+    refit = refit_mode(config.refit_full, validation.n_folds, validation.scheme)
+    stacking = config.stacking and validation.partition and not constraints.active
+    n_jobs = resolve_jobs(config.n_jobs)
+    first_repeat_rows = sum(len(train) for train, _ in folds.first_repeat)
+    return _Plan(
+        refit=refit,
+        reserve=search_reserve(config.time_limit, refit, constraints.active, n_classes),
+        stacking=stacking,
+        stack_seconds=stack_reserve(config.time_limit, first_repeat_rows, n_classes) if stacking else 0.0,
+        n_jobs=n_jobs,
+        workers=config.workers or default_workers(folds, n_jobs, config.time_limit),
+        constraints=constraints,
     )
-    ensemble.share_preprocessors().set_threads(n_jobs)
+
+
+def _result(d: _Prepared, chosen: Metric, config: FitConfig, user_metric: bool, trials: list[Any], ensemble: Ensemble,
+            score: float, oof: np.ndarray, costs: dict[str, Any], folds: FoldCache, plan: _Plan, deadline: Deadline,
+            started: float) -> FitResult:
+    """What the fit learned, with a training sample, the final model's latency and the data's profile."""
+    validation = folds.validation
     rows = folds.oof_rows
     if len(rows) > SAMPLE_ROWS:
         rows = np.sort(np.random.default_rng(config.seed).choice(rows, SAMPLE_ROWS, replace=False))
     # The latency is measured on up to 1,000 rows, fewer when the time left would not pay for them (a 26-class
     # ensemble of boosted models takes seconds per 1,000 rows; the measurement must not overrun the limit).
-    batch_ms, single_ms = ensemble.latency(X.iloc[rows[:_latency_rows(ensemble, trials, deadline)]], repeats=1)
+    batch_ms, single_ms = ensemble.latency(d.X.iloc[rows[:_latency_rows(ensemble, trials, deadline)]], repeats=1)
     return FitResult(
-        schema=schema,
+        schema=d.schema,
         metric=chosen,
-        metric_reason=reason,
-        issues=issues,
+        metric_reason=choice_reason(chosen, d.schema.task, user_given=user_metric),
+        issues=d.issues,
         trials=[t.result for t in trials],
         ensemble=ensemble,
         val_score=score,
         config=config,
         fit_seconds=time.monotonic() - started,
-        n_rows=len(y),
-        n_splits=k_folds,
-        n_repeats=n_repeats,
-        sample=frame.iloc[rows].reset_index(drop=True),
+        n_rows=len(d.y),
+        n_splits=validation.n_folds,
+        n_repeats=validation.n_repeats,
+        sample=d.frame.iloc[rows].reset_index(drop=True),
         sample_oof=oof[rows],
         extra={
             "latency": {"batch_ms_per_row": batch_ms, "single_row_ms": single_ms},
             "validation": {"scheme": validation.scheme, "column": validation.column,
                            "description": validation.describe()},
             # the training data's profile, which monitoring compares new data with
-            "profile": build_profile(_at_most(frame, PROFILE_ROWS, config.seed), schema,
+            "profile": build_profile(_at_most(d.frame, PROFILE_ROWS, config.seed), d.schema,
                                      _at_most(oof[folds.oof_rows], PROFILE_ROWS, config.seed)),
             **({"constraints": {"max_latency_ms": config.max_latency_ms, "max_size_mb": config.max_size_mb},
-                "costs": costs} if constraints.active else {}),
+                "costs": costs} if plan.constraints.active else {}),
         },
     )
 

@@ -143,6 +143,7 @@ def run_framework(fw: Framework, name: str, entry: dict[str, Any], split: dict[s
             "name": name, "entry": entry, "time_limit": args.time_limit, "jobs": args.jobs, "seed": args.seed,
             "max_trials": None, "train_path": split["train_path"], "test_path": split["test_path"],
             "split": split["split"], "target_transform": split["target_transform"],
+            "models": args.models.split(",") if args.models else None,
         }
         cmd = [str(fw.python), str(BENCH / "run_bench.py"), "--child", json.dumps(spec)]
         marker = run_bench.RESULT_MARKER
@@ -327,6 +328,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"comma-separated, run in this order (default: {','.join(FRAMEWORKS)})")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="cores for every framework (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and of every framework")
+    parser.add_argument("--models", help="accelml's model families (comma-separated; default: every registered one)")
     parser.add_argument("--reuse-peers", action="store_true",
                         help="reuse cached peer results of the same version, dataset, limit, seed, cores and machine")
     parser.add_argument("--retry-failed", action="store_true", help="with --reuse-peers: re-run cached crashes")

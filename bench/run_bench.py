@@ -69,7 +69,8 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         train, test, split, transform = load_split(spec["name"], entry, seed)
 
     automl = accelml.AutoML(
-        task=task, metric=metric_name, time_limit=limit, n_jobs=spec["jobs"], seed=seed, max_trials=spec["max_trials"]
+        task=task, metric=metric_name, time_limit=limit, n_jobs=spec["jobs"], seed=seed, max_trials=spec["max_trials"],
+        models=spec.get("models"),
     )
     rss_before_fit = _peak_rss_mb(resource)
     started = time.perf_counter()
@@ -124,7 +125,24 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "n_trials_by_status": _count(t.status for t in trials),
         "n_splits": result.n_splits,
         "ensemble": [{"name": m.name, "weight": float(m.weight)} for m in result.ensemble.members],
+        "families": _family_bests(trials, metric.greater_is_better),
     }
+
+
+def _family_bests(trials: Any, greater_is_better: bool) -> dict[str, dict[str, Any]]:
+    """Per family: trials run, trials that finished, and the best validation score of a finished trial."""
+    out: dict[str, dict[str, Any]] = {}
+    for t in trials:
+        if t.spec.stage == "stack":
+            continue
+        row = out.setdefault(t.spec.model, {"trials": 0, "ok": 0, "best_val": None})
+        row["trials"] += 1
+        if t.ok and t.score is not None and math.isfinite(t.score):
+            row["ok"] += 1
+            best = row["best_val"]
+            if best is None or (t.score > best if greater_is_better else t.score < best):
+                row["best_val"] = float(t.score)
+    return out
 
 
 def load_split(name: str, entry: dict[str, Any], seed: int) -> tuple[Any, Any, str, str | None]:
@@ -245,6 +263,7 @@ def run_child(name: str, entry: dict[str, Any], args: argparse.Namespace) -> dic
         "jobs": args.jobs,
         "seed": args.seed,
         "max_trials": args.max_trials,
+        "models": args.models.split(",") if args.models else None,
     }
     row: dict[str, Any] = {
         "dataset": name,
@@ -410,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=-1, help="n_jobs for AutoML (default -1: all cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and of AutoML")
     parser.add_argument("--max-trials", type=int, default=None, help="optional trial cap (default: time limit only)")
+    parser.add_argument("--models", help="comma-separated model families to search (default: every registered one)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="folder for .md and .json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

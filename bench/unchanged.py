@@ -26,10 +26,12 @@ from typing import Any
 from run_bench import DATASETS_DIR, ROOT, load_split
 
 DATASETS = ("credit_approval", "segment", "sklearn_diabetes", "nyc_taxis")  # binary, multiclass, regression, dates
+# The families of the revision the comparison started from: a family registered since (torch_mlp) would add trials
+FAMILIES = ("lgbm", "linear", "xgb", "catboost", "extra_trees", "knn", "mlp", "rf")
 TOLERANCE = 1e-9
 
 
-def record(names: list[str], max_trials: int, seed: int) -> dict[str, Any]:
+def record(names: list[str], max_trials: int, seed: int, models: list[str] | None = None) -> dict[str, Any]:
     import accelml
 
     catalogue = json.loads((DATASETS_DIR / "datasets.json").read_text())
@@ -40,7 +42,7 @@ def record(names: list[str], max_trials: int, seed: int) -> dict[str, Any]:
         train, _, _, _ = load_split(name, entry, seed)
         started = time.monotonic()
         automl = accelml.AutoML(metric=entry.get("metric"), time_limit=None, max_trials=max_trials, n_jobs=1,
-                                workers=1, seed=seed)
+                                workers=1, seed=seed, models=models)
         automl.fit(train, target=entry["target"])
         result = automl._result()
         out["datasets"][name] = {
@@ -107,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--datasets", default=",".join(DATASETS))
     rec.add_argument("--max-trials", type=int, default=30)
     rec.add_argument("--seed", type=int, default=0)
+    rec.add_argument("--models", default=",".join(FAMILIES), help="families to search ('' for every registered one)")
     cmp = sub.add_parser("compare")
     cmp.add_argument("before")
     cmp.add_argument("after")
     cmp.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args(argv)
     if args.command == "record":
-        data = record(args.datasets.split(","), args.max_trials, args.seed)
+        data = record(args.datasets.split(","), args.max_trials, args.seed, args.models.split(",") if args.models else None)
         Path(args.out).write_text(json.dumps(data, indent=1))
         return 0
     text, same = compare(json.loads(Path(args.before).read_text()), json.loads(Path(args.after).read_text()))

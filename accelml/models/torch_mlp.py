@@ -148,7 +148,7 @@ class TorchMLPModel(Model):
             return torch.softmax(out, dim=1).numpy().astype(np.float64)
         return out[:, 0].numpy().astype(np.float64) * self.y_scale_ + self.y_mean_
 
-    # ----------------------------------------------------------------- persistence (and pickling between processes)
+    # ----------------------------------------------------------------- persistence
     def _save_state(self, folder: Path) -> dict[str, Any]:
         from accelml.models._torch.io import save_weights
 
@@ -164,23 +164,6 @@ class TorchMLPModel(Model):
         self.y_mean_, self.y_scale_, self.device_ = meta["y_mean"], meta["y_scale"], meta["device"]
         self.epochs_, self.best_epoch_ = meta["epochs"], meta["best_epoch"]
         self.module_ = load_weights(_network(self.arch_), folder / WEIGHTS).eval()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The network travels as named arrays (its class is built at run time and cannot be pickled by name)."""
-        state = dict(super().__getstate__())  # object.__getstate__ returns the instance's own __dict__
-        if "module_" in state:
-            state["module_"] = {k: v.detach().cpu().numpy() for k, v in state["module_"].state_dict().items()}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        weights = state.get("module_")
-        super().__setstate__(state)
-        if isinstance(weights, dict):
-            import torch
-
-            module = _network(self.arch_)
-            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-            self.module_ = module.eval()
 
 
 def _learn_inputs(X: np.ndarray, categorical: CategoricalInfo | None, embed_factor: float) -> dict[str, Any]:
@@ -223,37 +206,7 @@ def _encode(X: np.ndarray, s: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _network(arch: dict[str, Any]) -> Any:
-    """The module described by ``arch``: embeddings, then ``depth`` plain or pre-norm residual blocks, then a head."""
-    import torch
-    from torch import nn
+    """The module described by ``arch`` (see :class:`accelml.models._torch.tabular.TabularMLP`)."""
+    from accelml.models._torch.tabular import TabularMLP
 
-    width, depth, drop = int(arch["width"]), int(arch["depth"]), float(arch["dropout"])
-    residual = arch["block"] == "residual"
-    norm = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm, "none": lambda _: nn.Identity()}[arch["norm"]]
-    n_in = int(arch["n_numeric"]) + sum(arch["dims"])
-
-    class TabularMLP(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embeddings = nn.ModuleList(nn.Embedding(c + 1, d) for c, d in zip(arch["cards"], arch["dims"]))
-            if residual:
-                self.stem: nn.Module = nn.Linear(n_in, width)
-                self.blocks = nn.ModuleList(nn.Sequential(norm(width), nn.Linear(width, width), nn.ReLU(),
-                                                          nn.Dropout(drop), nn.Linear(width, width))
-                                            for _ in range(depth))
-                self.head: nn.Module = nn.Sequential(norm(width), nn.ReLU(), nn.Linear(width, arch["n_out"]))
-            else:
-                self.stem = nn.Identity()
-                self.blocks = nn.ModuleList(
-                    nn.Sequential(nn.Linear(n_in if i == 0 else width, width), norm(width), nn.ReLU(), nn.Dropout(drop))
-                    for i in range(depth))
-                self.head = nn.Linear(width, arch["n_out"])
-
-        def forward(self, numeric: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-            parts = [numeric, *(emb(codes[:, i]) for i, emb in enumerate(self.embeddings))]
-            h = self.stem(torch.cat(parts, dim=1))
-            for block in self.blocks:
-                h = h + block(h) if residual else block(h)
-            return self.head(h)
-
-    return TabularMLP()
+    return TabularMLP(arch)

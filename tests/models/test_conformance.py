@@ -1,7 +1,9 @@
-"""Checks every registered model family must pass: the registry's entries are tested the moment they are added."""
+"""Checks every registered model family must pass, for every task it declares and on the input kind it is fed: the
+registry's entries are tested the moment they are added (a family whose libraries are not installed is skipped)."""
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -10,9 +12,24 @@ from sklearn.base import clone
 
 from accelml.budget import Deadline
 from accelml.exceptions import NotFittedError
+from accelml.features import INPUTS
 from accelml.models import MODELS
+from accelml.tasks import TASKS
 
-KEYS = sorted(MODELS)
+
+def _installed(key: str) -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in MODELS[key].requires)
+
+
+def _family(key: str) -> object:
+    marks = [] if _installed(key) else [pytest.mark.skip(reason=f"{key}: {', '.join(MODELS[key].requires)} missing")]
+    return pytest.param(key, marks=marks, id=key)
+
+
+KEYS = [_family(key) for key in sorted(MODELS)]
+# every family x every task it declares x its input kind
+CASES = [pytest.param(key, task, marks=_family(key).marks, id=f"{key}-{task}-{MODELS[key].preprocessing}")
+         for key in sorted(MODELS) for task in MODELS[key].tasks]
 
 
 def data(task: str, n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -39,7 +56,9 @@ def prepared(cls: type, X: np.ndarray) -> np.ndarray:
 def test_declares_space_and_defaults(key: str) -> None:
     cls = MODELS[key]
     assert cls.key == key
-    assert cls.preprocessing in ("tree", "dense")
+    assert cls.preprocessing in INPUTS, f"{key} is fed an unregistered input kind {cls.preprocessing!r}"
+    assert cls.tasks and set(cls.tasks) <= set(TASKS), f"{key} declares unknown tasks {cls.tasks}"
+    assert cls.fidelity in ("folds", "epochs") and cls.device in ("cpu", "gpu")
     assert cls.space, f"{key} declares no search space"
     for name in cls.space:
         assert name in cls.defaults, f"{key}: dimension {name} has no default"
@@ -54,7 +73,7 @@ def test_clone_keeps_params(key: str) -> None:
         copy.predict(np.zeros((2, 5), dtype=np.float32))
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize(("key", "task"), CASES)
 def test_fit_predict_shapes(key: str, task: str, tmp_path) -> None:
     cls = MODELS[key]
     X, y, cats = data(task)
@@ -86,6 +105,8 @@ def test_fit_predict_shapes(key: str, task: str, tmp_path) -> None:
 @pytest.mark.parametrize("key", KEYS)
 def test_regression_stays_within_the_training_targets(key: str, tmp_path) -> None:
     cls = MODELS[key]
+    if "regression" not in cls.tasks:
+        pytest.skip(f"{key} does not learn regression")
     X, y, cats = data("regression")
     X = prepared(cls, X)
     model = cls(task="regression", n_jobs=1, seed=0).fit(X, y, categorical=(cats, [4]))
@@ -101,6 +122,8 @@ def test_regression_stays_within_the_training_targets(key: str, tmp_path) -> Non
 def test_deadline_is_honoured_inside_training(key: str) -> None:
     """A fit with a 2-second deadline returns within a small margin even when asked for far more work."""
     cls = MODELS[key]
+    if "binary" not in cls.tasks:
+        pytest.skip(f"{key} does not learn binary classification")
     rng = np.random.default_rng(1)
     n = 40_000
     X = rng.normal(size=(n, 20)).astype(np.float32)
@@ -112,6 +135,7 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
         "rf": {"n_estimators": 5_000},
         "extra_trees": {"n_estimators": 5_000},
         "mlp": {"width": 512, "layers": 3, "max_epochs": 10_000, "patience": 10_000},
+        "torch_mlp": {"max_epochs": 10_000, "patience": 10_000},
     }.get(key, {})
     model = cls(task="binary", params=heavy, n_jobs=2, seed=0)
     start = time.monotonic()
