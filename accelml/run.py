@@ -18,7 +18,7 @@ from accelml.data import read_table
 from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
-from accelml.ensemble.refit import refit_full
+from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_full, refit_mode
 from accelml.ensemble.stack import fit_stacker
 from accelml.exceptions import ConfigError, DataError
 from accelml.metrics import Metric, choice_reason, get_metric
@@ -45,29 +45,9 @@ PROFILE_ROWS = 100_000  # rows the training profile is computed on (a seeded sam
 logger = logging.getLogger(__name__)
 
 
-# Folds at or below which the ensemble is refit on all rows by default: each fold model trained on at most two thirds
-# of the rows. On adult (32,561 rows, 3 folds) refitting the 60 s ensemble's three members took the test AUC from
-# 0.92853 to 0.92891 and halved a 1,000-row batch; a 300 s one-member ensemble went from 0.92894 to 0.92924. With 5
-# folds (spambase, 3,450 rows) every refit member scored lower than its five fold models (0.99037 -> 0.99022).
-REFIT_MAX_FOLDS = 3
 # Share of the time limit kept back from the search for refitting, by refit mode (see refit_mode). A member that would
 # not finish in what is left keeps its fold models.
 _REFIT_SHARE = {"asked": 0.2, "chosen": 0.1, "free": 0.0}
-
-
-def refit_mode(refit_full: bool | None, n_splits: int, scheme: str = "kfold") -> str:
-    """How the ensemble's members are refit on all rows: ``"asked"`` (``refit_full=True``), ``"chosen"`` (the
-    default where validation has 2 or 3 folds, or is time-ordered: no fold model saw the latest rows), or ``"free"``:
-    only those that refit for free (k-nearest neighbours).
-
-    >>> refit_mode(None, 3), refit_mode(None, 5), refit_mode(None, 1), refit_mode(True, 5), refit_mode(False, 3)
-    ('chosen', 'free', 'free', 'asked', 'free')
-    >>> refit_mode(None, 5, "time")
-    'chosen'
-    """
-    if refit_full is None:
-        return "chosen" if 1 < n_splits <= REFIT_MAX_FOLDS or (scheme == "time" and n_splits > 1) else "free"
-    return "asked" if refit_full else "free"
 
 
 def search_reserve(

@@ -36,7 +36,7 @@ DRAWS = {"lgbm": 2, "xgb": 1.5, "catboost": 1, "extra_trees": 0.75, "rf": 0.75, 
 def candidates(draws: int, seed: int) -> list[dict[str, Any]]:
     """Each family's default, then seeded random draws from its space (more for the stronger families)."""
     from accelml.models import MODELS
-    from accelml.search.space import Categorical, Int
+    from accelml.space import Categorical, Int
 
     rng = np.random.default_rng(seed)
     out = []

@@ -197,3 +197,40 @@ def test_fit_result_is_still_importable_from_run() -> None:
     from accelml.run import FitResult as from_run  # the name before FitResult moved out of run.py
 
     assert from_run is FitResult
+
+
+# The package's layers, lowest first (ARCHITECTURE.md): a module imports only from its own layer or lower ones.
+# Deviation: tasks sits below schema, since a task needs no schema and schema inference checks the target by its task.
+LAYERS = (
+    {"_json", "_version", "_device", "space", "budget", "registry", "exceptions", "datasets"},
+    {"tasks"},
+    {"data", "schema"},
+    {"metrics", "features", "profiling", "config"},
+    {"models"},
+    {"validation"},
+    {"search"},
+    {"ensemble"},
+    {"result", "leaderboard"},
+    {"export", "report", "monitor", "explain", "serve"},
+    {"run"},
+    {"automl", "sklearn_api"},
+    {"cli"},
+)
+# Upward imports that are deliberate: the service and the ONNX export open a saved model through the facade's load
+UPWARD = {("accelml.serve.app", "accelml.automl"), ("accelml.export.onnx", "accelml.automl")}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else None
+    return next((i for i, names in enumerate(LAYERS) if top in names), None)
+
+
+def test_dependencies_flow_one_way() -> None:
+    _, edges = import_graph()
+    unplaced = sorted({m for e in edges for m in (e.source, e.target) if m != "accelml" and _layer(m) is None})
+    assert unplaced == [], f"place these packages in LAYERS: {unplaced}"
+    upward = [f"{e.source}:{e.line} imports {e.target}" for e in edges
+              if e.source != "accelml" and e.target != "accelml" and (e.source, e.target) not in UPWARD
+              and _layer(e.target) > _layer(e.source)]
+    assert upward == [], "imports against the layering:\n" + "\n".join(upward)

@@ -54,7 +54,8 @@ def _overview(model_dir: Path, m: dict[str, Any]) -> Table:
     reason = str(metric.get("reason") or "").removeprefix(f"{metric.get('name')}: ")
     if reason:
         grid.add_row("", Text(reason, style="dim"))
-    splits = f"{m.get('n_splits')} split(s)" + (f" x {m['n_repeats']} repeats" if m.get("n_repeats", 1) > 1 else "")
+    splits = ((m.get("extra") or {}).get("validation") or {}).get("description") or (
+        f"{m.get('n_splits')} split(s)" + (f" x {m['n_repeats']} repeats" if m.get("n_repeats", 1) > 1 else ""))
     grid.add_row("validation", f"{format_score(m.get('val_score'))} (out-of-fold, {splits})")
     fit_seconds = m.get("fit_seconds") or 0.0
     grid.add_row("trained", f"{m.get('created')} on {m.get('n_rows', 0):,} rows in {fit_seconds:.1f}s")

@@ -48,8 +48,9 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     console.print(leaderboard_table(automl.leaderboard(), metric.name, metric.greater_is_better))
     line = Text("Validation ")
     line.append(f"{metric.name}: {format_score(automl.val_score_)}", style="bold")
-    splits = f"{automl.result_.n_splits} split(s)"
-    if automl.result_.n_repeats > 1:
+    scheme = automl.result_.extra.get("validation") or {}
+    splits = scheme.get("description") or f"{automl.result_.n_splits} split(s)"
+    if automl.result_.n_repeats > 1 and "repeats" not in splits:
         splits += f" x {automl.result_.n_repeats} repeats"
     line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits})", style="dim")
     console.print(line)

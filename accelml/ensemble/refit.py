@@ -16,9 +16,30 @@ from accelml.features import make_input
 from accelml.models import MODELS
 from accelml.schema import Schema
 
-__all__ = ["refit_full", "refit_names"]
+__all__ = ["REFIT_MAX_FOLDS", "refit_full", "refit_mode", "refit_names"]
 
 logger = logging.getLogger(__name__)
+
+# Folds at or below which the ensemble is refit on all rows by default: each fold model trained on at most two thirds
+# of the rows. On adult (32,561 rows, 3 folds) refitting the 60 s ensemble's three members took the test AUC from
+# 0.92853 to 0.92891 and halved a 1,000-row batch; a 300 s one-member ensemble went from 0.92894 to 0.92924. With 5
+# folds (spambase, 3,450 rows) every refit member scored lower than its five fold models (0.99037 -> 0.99022).
+REFIT_MAX_FOLDS = 3
+
+
+def refit_mode(refit_full: bool | None, n_splits: int, scheme: str = "kfold") -> str:
+    """How the ensemble's members are refit on all rows: ``"asked"`` (``refit_full=True``), ``"chosen"`` (the
+    default where validation has 2 or 3 folds, or is time-ordered: no fold model saw the latest rows), or ``"free"``:
+    only those that refit for free (k-nearest neighbours).
+
+    >>> refit_mode(None, 3), refit_mode(None, 5), refit_mode(None, 1), refit_mode(True, 5), refit_mode(False, 3)
+    ('chosen', 'free', 'free', 'asked', 'free')
+    >>> refit_mode(None, 5, "time")
+    'chosen'
+    """
+    if refit_full is None:
+        return "chosen" if 1 < n_splits <= REFIT_MAX_FOLDS or (scheme == "time" and n_splits > 1) else "free"
+    return "asked" if refit_full else "free"
 
 
 def refit_full(
@@ -28,7 +49,7 @@ def refit_full(
     """Each member trained once on all rows, the heaviest-weighted first; a member whose refit the deadline cuts
     short, or whose expected ``seconds`` exceed the time left, keeps its fold models.
 
-    ``mode`` (see :func:`accelml.run.refit_mode`): ``"asked"`` refits every member; ``"chosen"`` every member no
+    ``mode`` (see :func:`refit_mode`): ``"asked"`` refits every member; ``"chosen"`` every member no
     stacked member reads (a stacker reads what it was validated with); ``"free"`` only those of them whose family
     refits for free (``Model.free_refit``, k-nearest neighbours), which every fit does."""
     if mode not in ("asked", "chosen", "free"):

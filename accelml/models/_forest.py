@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from accelml.models.base import CategoricalInfo, Model
-from accelml.search.space import Categorical, Dim, Float, Int
+from accelml.space import Categorical, Dim, Float, Int
 
 _CHUNK = 16
 # Nodes one forest may hold (all its trees): an unpruned tree has about two nodes per training row, and 200 of them

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from accelml.models.base import CategoricalInfo, Model
-from accelml.search.space import Categorical, Dim, Int
+from accelml.space import Categorical, Dim, Int
 
 __all__ = ["KNeighborsModel"]
 

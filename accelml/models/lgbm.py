@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from accelml.budget import Deadline
 from accelml.models.base import CategoricalInfo, Model
-from accelml.search.space import Dim, Float, Int
+from accelml.space import Dim, Float, Int
 
 __all__ = ["LightGBMModel"]
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from accelml.models.base import CategoricalInfo, Model
-from accelml.search.space import Dim, Float
+from accelml.space import Dim, Float
 
 __all__ = ["LinearModel"]
 

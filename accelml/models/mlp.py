@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from accelml.models.base import CategoricalInfo, Model
-from accelml.search.space import Dim, Float, Int
+from accelml.space import Dim, Float, Int
 
 __all__ = ["MLPModel"]
 
@@ -126,12 +126,7 @@ class MLPModel(Model):
         >>> p["max_epochs"], p["patience"] > p["max_epochs"]
         (16, True)
         """
-        params = dict(self.params or {})
-        best = [m.best_epoch_ for m in fitted if getattr(m, "best_epoch_", None)]
-        if best:
-            params["max_epochs"] = max(1, round(float(np.mean(best)) * 1.1))
-            params["patience"] = params["max_epochs"] + 1  # every epoch is run: the training loss says nothing
-        return params
+        return self._epoch_refit_params(fitted)
 
     def _validation_loss(self, est: Any, X_val: np.ndarray, y_val: np.ndarray) -> float:
         self.coefs_, self.intercepts_ = est.coefs_, est.intercepts_

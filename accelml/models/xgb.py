@@ -9,7 +9,7 @@ import numpy as np
 
 from accelml.budget import Deadline
 from accelml.models.base import CategoricalInfo, Model
-from accelml.search.space import Dim, Float, Int
+from accelml.space import Dim, Float, Int
 
 __all__ = ["XGBoostModel"]
 

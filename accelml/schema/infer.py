@@ -20,6 +20,7 @@ import pandas as pd
 from accelml.exceptions import ConfigError, DataError
 from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
 from accelml.tasks import TASKS, get_task, infer_task
+from accelml.tasks.base import is_integer_valued, is_string_like
 
 __all__ = ["infer_role", "infer_schema", "infer_task"]
 
@@ -127,7 +128,7 @@ def infer_role(s: pd.Series) -> ColumnRole:
         return ColumnRole.IDENTIFIER if _is_integer_identifier(s.name, values, n_unique, len(s)) else ColumnRole.NUMERIC
     if isinstance(dtype, pd.CategoricalDtype):
         return ColumnRole.CATEGORICAL
-    if not _is_string_like(s):
+    if not is_string_like(s):
         return ColumnRole.CATEGORICAL  # periods, intervals, ...: treat levels as categories
     strings = values.astype(str)
     if _looks_like_datetime(strings):
@@ -188,24 +189,11 @@ def _nunique(values: pd.Series) -> int:
         return int(values.astype(str).nunique(dropna=True))
 
 
-def _is_string_like(s: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype)
-
-
-def _is_integer_valued(values: pd.Series) -> bool:
-    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        return True
-    if not pd.api.types.is_float_dtype(values.dtype):
-        return False
-    arr = values.to_numpy(dtype=float)
-    return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
-
-
 def _is_boolean_pair(values: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(values.dtype):
         return set(values.unique().tolist()) == {0, 1}
     # Any 2-valued string column (yes/no, male/female, ...): the preprocessor maps the two levels to 0/1.
-    return _is_string_like(values) or isinstance(values.dtype, pd.CategoricalDtype)
+    return is_string_like(values) or isinstance(values.dtype, pd.CategoricalDtype)
 
 
 def _looks_like_id_name(name: Any) -> bool:
@@ -219,7 +207,7 @@ def _is_integer_identifier(name: Any, values: pd.Series, n_unique: int, n_rows: 
     # integer column is an id only if its name says so or its values are a dense range such as 1..n.
     if n_rows < _MIN_ID_ROWS or n_unique != len(values) or not pd.api.types.is_numeric_dtype(values.dtype):
         return False
-    if pd.api.types.is_bool_dtype(values.dtype) or not _is_integer_valued(values):
+    if pd.api.types.is_bool_dtype(values.dtype) or not is_integer_valued(values):
         return False
     if _looks_like_id_name(name):
         return True

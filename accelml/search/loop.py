@@ -157,6 +157,8 @@ class _Book:
         need = executor.estimated_build_seconds(cls.preprocessing)
         if not cls.interruptible:
             need += self.seconds.get(key, 0.0)
+        if key not in self.seconds:  # its first trial in this run: its libraries may not be imported where it runs
+            need += cls.import_seconds
         return need <= self.deadline.remaining()
 
     def start(self, executor: TrialExecutor, spec: Any, prune: Any) -> None:

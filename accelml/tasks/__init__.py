@@ -23,7 +23,7 @@ import pandas as pd
 
 from accelml.exceptions import DataError
 from accelml.registry import Registry
-from accelml.tasks.base import Task, nunique, require_two_values
+from accelml.tasks.base import Task, is_integer_valued, is_string_like, nunique, require_two_values
 
 __all__ = ["TASKS", "Task", "encode_target", "get_task", "infer_task"]
 
@@ -75,29 +75,16 @@ def infer_task(y: pd.Series, roles: Mapping[str, str] | None = None) -> str:
     values = require_two_values(y)
     n_unique = nunique(values)
     labels = "binary" if n_unique == 2 else "multiclass"
-    if _is_string_like(y) or pd.api.types.is_bool_dtype(y.dtype) or isinstance(y.dtype, pd.CategoricalDtype):
+    if is_string_like(y) or pd.api.types.is_bool_dtype(y.dtype) or isinstance(y.dtype, pd.CategoricalDtype):
         return labels
     if pd.api.types.is_datetime64_any_dtype(y.dtype) or pd.api.types.is_timedelta64_dtype(y.dtype):
         raise DataError(f"target column '{y.name}' holds dates or durations; convert it to numbers or labels first")
     if not pd.api.types.is_numeric_dtype(y.dtype):
         return labels
-    if not _is_integer_valued(values):
+    if not is_integer_valued(values):
         return "regression"
     if n_unique == 2:
         return "binary"
     if n_unique <= 20 and (n_unique <= 10 or n_unique <= 0.05 * len(values)):
         return "multiclass"
     return "regression"
-
-
-def _is_string_like(s: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype)
-
-
-def _is_integer_valued(values: pd.Series) -> bool:
-    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        return True
-    if not pd.api.types.is_float_dtype(values.dtype):
-        return False
-    arr = values.to_numpy(dtype=float)
-    return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from accelml.exceptions import DataError
 
-__all__ = ["Task", "nunique", "plain_sorted", "require_two_values"]
+__all__ = ["Task", "is_integer_valued", "is_string_like", "nunique", "plain_sorted", "require_two_values"]
 
 
 class Task:
@@ -117,3 +117,22 @@ def plain_sorted(values: Any) -> list[Any]:
         return sorted(plain)
     except TypeError:  # mixed types, e.g. 1 and "a": order by type name, then text
         return sorted(plain, key=lambda v: (type(v).__name__, str(v)))
+
+
+def is_string_like(s: pd.Series) -> bool:
+    """Text held as objects or pandas strings."""
+    return pd.api.types.is_object_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype)
+
+
+def is_integer_valued(values: pd.Series) -> bool:
+    """Integers, booleans, or floats that are all whole numbers.
+
+    >>> is_integer_valued(pd.Series([1.0, 2.0])), is_integer_valued(pd.Series([1.5]))
+    (True, False)
+    """
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return False
+    arr = values.to_numpy(dtype=float)
+    return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))

@@ -5,7 +5,6 @@ One model is fitted per module and read by the other tests, so the whole file st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +15,8 @@ from typer.testing import CliRunner, Result
 
 from accelml import __version__
 from accelml.cli import app
-from accelml.cli.errors import DEBUG_ENV
 
 LABELS = {"yes", "no"}
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(DEBUG_ENV, raising=False)
-    with restored_logging():
-        yield
 
 
 @pytest.fixture(scope="module")

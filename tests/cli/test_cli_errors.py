@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import typer
-from cli_helpers import assert_one_line_error, restored_logging
+from cli_helpers import assert_one_line_error
 from typer.testing import CliRunner, Result
 
 from accelml.cli import app
 from accelml.cli.errors import DEBUG_ENV, EXIT_BUG, EXIT_USER_ERROR, guarded
 from accelml.datasets import demo_path
 from accelml.exceptions import DataError
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(DEBUG_ENV, raising=False)
-    with restored_logging():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import assert_one_line_error, make_frame, restored_logging
+from cli_helpers import assert_one_line_error, make_frame
 from typer.testing import CliRunner, Result
 
 import accelml
 from accelml.cli import app
-from accelml.cli.errors import DEBUG_ENV
 from accelml.exceptions import ConfigError
 from accelml.schema import ColumnRole, infer_schema
 
 QUICK = ["--time-limit", "20", "--max-trials", "2", "--jobs", "1", "--models", "linear", "--workers", "1"]
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(DEBUG_ENV, raising=False)
-    with restored_logging():
-        yield
 
 
 @pytest.fixture(scope="module")

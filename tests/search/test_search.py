@@ -193,3 +193,35 @@ def test_ensemble_candidates_keep_every_family() -> None:
     assert families == {"catboost": loop.KEEP_PER_FAMILY, "lgbm": 1, "mlp": 1}
     assert [t.result.spec.trial_id for t in kept[: loop.KEEP_PER_FAMILY]] == list(range(loop.KEEP_PER_FAMILY))
     assert len(kept) + len(dropped) == len(ranked)
+
+
+def test_epochs_are_rungs_for_a_network() -> None:
+    """A family whose fidelity is epochs is asked after each epoch of its first fold, and stops there when the median
+    rule says so (here: any loss is worse than the threshold of epoch 2)."""
+    pytest.importorskip("torch")
+    from accelml.budget import Deadline
+    from accelml.metrics import get_metric
+    from accelml.profiling import check_data
+    from accelml.schema import infer_schema
+    from accelml.schema.validate import coerce_training_frame
+    from accelml.search.context import TrialContext
+    from accelml.search.evaluate import evaluate_trial
+    from accelml.search.folds import FoldCache
+    from accelml.search.pruner import RungPruner
+    from accelml.search.trial import TrialSpec
+    from accelml.tasks import encode_target, get_task
+
+    frame = make_table("binary", n=200, seed=3)
+    schema = infer_schema(frame, "y")
+    frame, _ = check_data(frame, schema)
+    schema.classes = get_task(schema.task).labels(frame["y"])
+    X, y = coerce_training_frame(frame, schema), encode_target(frame["y"], schema)
+    folds = FoldCache(X, make_validation(y, schema.task, seed=0, n_splits=3), schema)
+    ctx = TrialContext("binary", get_metric("roc_auc", "binary"), seed=0, n_jobs=1).at(Deadline.never(), 0.0)
+    spec = TrialSpec(5, "torch_mlp", {"max_epochs": 20, "patience": 20}, "tuning")
+    pruner = RungPruner({}, {2: -1.0})
+    fitted = evaluate_trial(spec, folds, ctx, prune=pruner)
+    assert fitted.result.status == "pruned" and fitted.result.n_folds == 1
+    assert sorted(pruner.epoch_losses) == [1, 2]  # asked after epochs 1 and 2, stopped at 2
+    unpruned = evaluate_trial(spec, folds, ctx, prune=RungPruner({}, {}))
+    assert unpruned.result.ok and unpruned.result.n_folds == 3

@@ -14,7 +14,7 @@ from accelml.search.allocate import Allocator
 from accelml.search.evaluate import FittedTrial
 from accelml.search.executors.base import TrialOutcome
 from accelml.search.pruner import RungPruner
-from accelml.search.space import distributions, suggest
+from accelml.space import distributions, suggest
 from accelml.search.trial import TrialResult, TrialSpec
 
 __all__ = ["N_TUNED_FAMILIES", "TPESearcher", "trial_cost"]
