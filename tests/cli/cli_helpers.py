@@ -1,18 +1,31 @@
 """Helpers shared by the CLI tests: a tiny seeded table and the check that a command failed cleanly.
 
-Plain functions, not fixtures: a second ``conftest.py`` outside a package would clash with ``tests/conftest.py``.
+Plain functions, and one fixture a test module takes by importing it: a second ``conftest.py`` outside a package would
+clash with ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import Result
 
-from accelml.cli.errors import EXIT_USER_ERROR
+from accelml.cli.errors import DEBUG_ENV, EXIT_USER_ERROR
 from tests.conftest import restored_logging  # re-exported for the CLI tests
 
-__all__ = ["FAST", "assert_one_line_error", "make_frame", "restored_logging"]
+__all__ = ["FAST", "assert_one_line_error", "isolated", "make_frame", "restored_logging"]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test of a module that imports this runs without the debug variable and leaves the loggers as it found
+    them."""
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    with restored_logging():
+        yield
 
 # A small, quick search that is the same on every run.
 FAST = ["--time-limit", "10", "--max-trials", "3", "--jobs", "1", "--models", "lgbm,linear"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import FAST, assert_one_line_error, make_frame, restored_logging
+from cli_helpers import FAST, assert_one_line_error, isolated, make_frame, restored_logging  # noqa: F401 (isolated: autouse)
 from typer.testing import CliRunner, Result
 
 from accelml import __version__

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, isolated  # noqa: F401 (isolated: autouse)
 from typer.testing import CliRunner, Result
 
 from accelml.cli import app

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import assert_one_line_error, make_frame
+from cli_helpers import assert_one_line_error, isolated, make_frame  # noqa: F401 (isolated: autouse)
 from typer.testing import CliRunner, Result
 
 import accelml
