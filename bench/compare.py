@@ -239,6 +239,12 @@ def cache_key(fw: Framework, version: str | None, name: str, split: dict[str, An
                      f"cpus{os.cpu_count()}", f"split{split['digest']}"])
 
 
+def cached_version(cache: dict[str, Any], framework: str) -> str | None:
+    """The version of ``framework`` whose results the cache holds most of (None when it holds none)."""
+    versions = [key.split("|")[1] for key in cache if key.split("|")[0] == framework]
+    return max(set(versions), key=versions.count) if versions else None
+
+
 def load_cache(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
@@ -361,14 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     frameworks = [FRAMEWORKS[k] for k in args.framework_keys]
     info = run_bench.machine_info()
     versions = {fw.key: peer_version(fw) if fw.is_peer else info["accelml_version"] for fw in frameworks}
+    cache_path = args.out / "peers_cache.json"
+    cache = load_cache(cache_path)
+    if args.reuse_peers:  # a peer not installed here is taken from the cache alone, at the version cached
+        for fw in frameworks:
+            if fw.is_peer and versions[fw.key] is None:
+                versions[fw.key] = cached_version(cache, fw.key)
     missing = [fw.key for fw in frameworks if fw.is_peer and versions[fw.key] is None]
     if missing:
         sys.exit(f"not installed: {', '.join(missing)}; run bench/peers/install.sh")
     info["framework_versions"] = versions
-    cache_path = args.out / "peers_cache.json"
-    cache = load_cache(cache_path)
     run_args = {"time_limit": args.time_limit, "jobs": args.jobs, "seed": args.seed, "datasets": names,
-                "frameworks": args.framework_keys, "reuse_peers": args.reuse_peers,
+                "frameworks": args.framework_keys, "reuse_peers": args.reuse_peers, "models": args.models,
                 "child_timeout_s": 3 * args.time_limit + 180}
     stem = f"compare_{args.time_limit:g}s_{dt.datetime.now():%Y%m%d-%H%M}"
     _log(f"compare: {', '.join(f'{k} {v}' for k, v in versions.items())}; {info['cpu_count']} CPUs, "

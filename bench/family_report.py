@@ -39,7 +39,7 @@ def report(with_rows: dict[str, dict[str, Any]], without: dict[str, dict[str, An
         head += ["test without", "change"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     beats = {a: [0, 0] for a in against}
-    entered = changed = better = 0
+    entered = changed = better = worse = 0
     for name, row in with_rows.items():
         fams = row.get("families", {})
         sign = 1 if row["greater_is_better"] else -1
@@ -61,6 +61,7 @@ def report(with_rows: dict[str, dict[str, Any]], without: dict[str, dict[str, An
             delta = row["test_score"] - other
             changed += 1
             better += sign * delta > 0
+            worse += sign * delta < 0
             cells += [_fmt(other), f"{delta:+.4g}"]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -68,7 +69,8 @@ def report(with_rows: dict[str, dict[str, Any]], without: dict[str, dict[str, An
         lines.append(f"- {family}'s best trial beat {a}'s on {wins} of {n} datasets (validation score).")
     lines.append(f"- {family} entered the final ensemble on {entered} of {len(with_rows)} datasets.")
     if without is not None:
-        lines.append(f"- With {family} the ensemble's test score was better on {better} of {changed} datasets.")
+        lines.append(f"- With {family} the ensemble's test score was better on {better}, worse on {worse} and the same on "
+                     f"{changed - better - worse} of {changed} datasets.")
     return "\n".join(lines)
 
 
