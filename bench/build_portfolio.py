@@ -64,14 +64,13 @@ def evaluate_dataset(name: str, entry: dict[str, Any], configs: list[dict[str, A
     from accelml.data import read_table
     from accelml.metrics import get_metric
     from accelml.profiling import check_data
-    from accelml.tasks import encode_target
     from accelml.schema import coerce_training_frame, infer_schema
-    from accelml.tasks import get_task
     from accelml.search.context import TrialContext
     from accelml.search.evaluate import evaluate_trial
     from accelml.search.folds import FoldCache
-    from accelml.validation import make_validation
     from accelml.search.trial import TrialSpec
+    from accelml.tasks import encode_target, get_task
+    from accelml.validation import make_validation
 
     frame = read_table(DATASETS_DIR / entry["train"])
     target = entry["target"]

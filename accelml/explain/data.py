@@ -33,8 +33,8 @@ def explain_data(automl: Any, data: Any = None, *, max_rows: int = 2000, seed: i
             training sample (saved by an older version).
     """
     from accelml.data import read_table
-    from accelml.tasks import encode_target
     from accelml.schema.validate import validate_frame
+    from accelml.tasks import encode_target
 
     result = automl._result()  # NotFittedError with a hint when it is not fitted
     schema = result.schema

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
-from accelml.ensemble.refit import refit_names
+from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_mode, refit_names
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, table_html
 from accelml.result import FitResult
-from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_mode
 from accelml.tasks import get_task
 
 __all__ = ["choices_section"]

@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from accelml.exceptions import ConfigError, DataError

@@ -157,7 +157,7 @@ def time_splits(times: np.ndarray, *, k: int, column: str = "time") -> list[Spli
         raise DataError(f"the time column '{column}' has {n_times} distinct time(s); time-ordered validation with "
                         f"{k} fold(s) needs at least {max(k + 1, 2)}")
     if k == 1:
-        cut = max(1, min(n_times - 1, int(round(0.8 * n_times))))
+        cut = max(1, min(n_times - 1, round(0.8 * n_times)))
         folds = [(np.arange(cut), np.arange(cut, n_times))]
     else:
         folds = list(TimeSeriesSplit(n_splits=k).split(np.arange(n_times)))

@@ -189,8 +189,8 @@ def test_three_folds_or_fewer_refit_the_members_on_all_rows_by_default() -> None
 def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_models() -> None:
     from accelml.budget import Deadline
     from accelml.ensemble.refit import refit_full
-    from accelml.tasks import encode_target
     from accelml.schema.validate import coerce_training_frame
+    from accelml.tasks import encode_target
 
     table = make_table("binary", n=400, seed=8)
     model = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=3, refit_full=False)

@@ -109,11 +109,10 @@ def test_stack_features_are_finite_log_odds_and_values() -> None:
 def test_the_stacker_trains_the_first_repeat_of_repeated_folds(table) -> None:
     from accelml.ensemble.stack import _StackedFolds
     from accelml.profiling import check_data
-    from accelml.tasks import encode_target
     from accelml.schema import infer_schema
-    from accelml.tasks import get_task
     from accelml.schema.validate import coerce_training_frame
     from accelml.search.folds import FoldCache
+    from accelml.tasks import encode_target, get_task
     from accelml.validation import make_validation
 
     schema = infer_schema(table, "y")

@@ -15,13 +15,10 @@ from accelml.exceptions import ConfigError
 from accelml.metrics import get_metric, make_metric
 from accelml.models.base import _SMALL_MATRIX
 from accelml.profiling import check_data
-from accelml.tasks import encode_target
-from accelml.validation import make_validation
 from accelml.schema import infer_schema
-from accelml.tasks import get_task
 from accelml.schema.validate import coerce_training_frame
-from accelml.search.evaluate import FittedTrial, evaluate_trial
 from accelml.search.context import TrialContext
+from accelml.search.evaluate import FittedTrial, evaluate_trial
 from accelml.search.executors import EXECUTORS, MAX_WORKERS, MIN_PARALLEL_SECONDS, TrialOutcome, plan_workers
 from accelml.search.executors.inline import InlineExecutor
 from accelml.search.executors.process import ProcessExecutor
@@ -29,6 +26,8 @@ from accelml.search.folds import FoldCache
 from accelml.search.loop import TRIAL_SHARE, default_workers, run_search
 from accelml.search.pruner import RungPruner
 from accelml.search.trial import TrialSpec
+from accelml.tasks import encode_target, get_task
+from accelml.validation import make_validation
 from tests.conftest import make_table
 
 

@@ -9,10 +9,10 @@ import pytest
 
 import accelml
 from accelml.models.knn import KNeighborsModel
-from accelml.validation import make_validation
 from accelml.search.loop import available_models
-from accelml.search.searchers import N_TUNED_FAMILIES
 from accelml.search.portfolio import load_portfolio
+from accelml.search.searchers import N_TUNED_FAMILIES
+from accelml.validation import make_validation
 from tests.conftest import make_table
 
 
@@ -156,9 +156,8 @@ def test_resume_refuses_other_data_and_missing_run(tmp_path) -> None:
 
 def test_a_crash_loses_at_most_the_trial_in_flight(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     from accelml.search import loop
-    from accelml.search.store import TrialStore
-
     from accelml.search.evaluate import evaluate_trial
+    from accelml.search.store import TrialStore
 
     calls = {"n": 0}
 

@@ -14,8 +14,8 @@ from accelml.search.allocate import Allocator
 from accelml.search.evaluate import FittedTrial
 from accelml.search.executors.base import TrialOutcome
 from accelml.search.pruner import RungPruner
-from accelml.space import distributions, suggest
 from accelml.search.trial import TrialResult, TrialSpec
+from accelml.space import distributions, suggest
 
 __all__ = ["N_TUNED_FAMILIES", "TPESearcher", "trial_cost"]
 
