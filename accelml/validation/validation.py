@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -51,7 +51,6 @@ class Validation:
     scheme: str = "kfold"
     n_repeats: int = 1
     column: str | None = None  # the groups or time column the splits follow
-    details: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @cached_property
     def oof_rows(self) -> np.ndarray:

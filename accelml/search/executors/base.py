@@ -24,6 +24,13 @@ class TrialOutcome:
     fold_losses: dict[int, float] = field(default_factory=dict)
     epoch_losses: dict[int, float] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, fitted: FittedTrial, prune: RungPruner | None) -> TrialOutcome:
+        """``fitted`` with the losses its pruner (if any) was asked about."""
+        if prune is None:
+            return cls(fitted)
+        return cls(fitted, dict(prune.losses), dict(prune.epoch_losses))
+
 
 class TrialExecutor(Protocol):
     """Runs trials for the search loop, which keeps at most :attr:`workers` of them in flight.
@@ -81,8 +88,4 @@ def failed_outcome(spec: TrialSpec, status: str, error: str, ctx: TrialContext, 
     """The record of a trial that did not come back (failed, or stopped as a timeout)."""
     seconds = time.monotonic() - since
     result = TrialResult(spec=spec, status=status, error=error, fit_time=seconds, finished_at=ctx.elapsed + seconds)
-    return TrialOutcome(FittedTrial(result), *_losses(prune))
-
-
-def _losses(prune: RungPruner | None) -> tuple[dict[int, float], dict[int, float]]:
-    return (dict(prune.losses), dict(prune.epoch_losses)) if prune is not None else ({}, {})
+    return TrialOutcome.of(FittedTrial(result), prune)

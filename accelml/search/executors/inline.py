@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from accelml.search.context import TrialContext
 from accelml.search.evaluate import FittedTrial, evaluate_trial
-from accelml.search.executors.base import TrialOutcome, _losses, on_device
+from accelml.search.executors.base import TrialOutcome, on_device
 from accelml.search.folds import FoldCache
 from accelml.search.pruner import RungPruner
 from accelml.search.trial import TrialSpec
@@ -35,7 +35,7 @@ class InlineExecutor:
     def submit(self, spec: TrialSpec, ctx: TrialContext, *, must_finish: bool = False,
                prune: RungPruner | None = None) -> None:
         fitted = self.evaluate(spec, self.folds, on_device(spec, ctx, self.gpus), must_finish=must_finish, prune=prune)
-        self._done.append(TrialOutcome(fitted, *_losses(prune)))
+        self._done.append(TrialOutcome.of(fitted, prune))
 
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
         done, self._done = self._done, []
