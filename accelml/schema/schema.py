@@ -24,6 +24,9 @@ class ColumnRole(str, Enum):
     # customer: grouped validation keeps a group's rows on one side; not a feature).
     TIME = "time"
     GROUP = "group"
+    # One image per row: a path to an image file (relative paths are resolved against the table's folder when it is
+    # read) or an in-memory uint8 array (H, W[, C]). Inferred from paths with image extensions, or from arrays.
+    IMAGE = "image"
 
     @property
     def is_feature(self) -> bool:
