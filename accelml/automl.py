@@ -50,6 +50,9 @@ class AutoML(BaseEstimator):
             so no model is validated on a group it trained on, and the column is not a feature. The same as
             ``roles={column: "group"}``. A column with the ``"time"`` role orders validation instead: each fold trains
             on earlier rows and is validated on later ones.
+        image_shape: With a table of pixel columns, each row's image shape, ``(28, 28)`` or ``"28x28"`` (height x
+            width[ x channels]): the numeric columns besides the target are its pixels, in order, and image networks
+            compete with the tabular families. Folders of images, image paths and NumPy images need no shape.
 
     Example:
         >>> import accelml
@@ -78,6 +81,7 @@ class AutoML(BaseEstimator):
         stacking: bool = True,
         workers: int | None = None,
         groups: str | None = None,
+        image_shape: Any = None,
     ):
         self.task = task
         self.metric = metric
@@ -95,6 +99,7 @@ class AutoML(BaseEstimator):
         self.stacking = stacking
         self.workers = workers
         self.groups = groups
+        self.image_shape = image_shape
 
     def _config(self) -> FitConfig:
         """The run's configuration: each :class:`FitConfig` field from the parameter of the same name."""
@@ -104,9 +109,11 @@ class AutoML(BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(
-        self, data: Any, target: str, *, progress: Callable[[Any], None] | None = None, resume: bool = False
+        self, data: Any, target: Any = None, *, progress: Callable[[Any], None] | None = None, resume: bool = False
     ) -> AutoML:
-        """Search, tune and ensemble models for ``target`` in ``data`` (a DataFrame or a file path).
+        """Search, tune and ensemble models for ``target`` in ``data``: a table (a DataFrame or a file path), a folder
+        of images with one subfolder per class (the target is implied), or NumPy images ``(n, height, width[,
+        channels])`` with their labels as ``target``.
 
         With ``resume=True`` the run recorded in ``work_dir`` continues for ``time_limit`` more seconds on the same
         data and settings (seed, metric, task, folds and families come from the recorded run).
@@ -116,7 +123,7 @@ class AutoML(BaseEstimator):
         deadline = Deadline.after(self.time_limit)  # first: importing the libraries counts against the budget
         from accelml.run import fit_pipeline
 
-        if not isinstance(target, str) or not target:
+        if isinstance(target, str) and not target:
             raise ConfigError("target must be the name of a column in the data")
         from accelml.search.store import TrialStore
 
@@ -170,16 +177,17 @@ class AutoML(BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def _outputs(self, data: Any) -> np.ndarray:
-        from accelml.data import read_table
+        from accelml.data.sources import prediction_frame
         from accelml.schema.validate import validate_frame
 
         result = self._result()
         source = str(data) if isinstance(data, (str, Path)) else "data"
-        frame = validate_frame(read_table(data), result.schema, source=source)
+        frame = validate_frame(prediction_frame(data, result.schema), result.schema, source=source)
         return result.ensemble.predict(frame)
 
     def predict(self, data: Any) -> np.ndarray:
-        """Class labels (classification) or values (regression) for each row."""
+        """Class labels (classification) or values (regression) for each row (each image, for a folder of images, a
+        list of image paths or NumPy images)."""
         out = self._outputs(data)
         task = get_task(self.task_)
         return task.decode(out, self.classes_) if task.classification else out

@@ -43,11 +43,14 @@ class FitConfig:
     stacking: bool = True  # a second layer on the best models' out-of-fold outputs when k-fold leaves time for it
     workers: int | None = None  # trials run at once in worker processes; None: chosen from the data and the budget
     groups: str | None = None  # a column of group ids: grouped k-fold keeps each group's rows in one fold
+    image_shape: tuple[int, ...] | None = None  # a table of pixel columns: each row's image (height, width[, channels])
 
     def __post_init__(self) -> None:
         # Any sequence or mapping is accepted (a JSON list, a user's list); one form is held. An empty list is None.
         object.__setattr__(self, "models", tuple(self.models) if self.models else None)
         object.__setattr__(self, "roles", dict(self.roles or {}))
+        if self.image_shape is not None:
+            object.__setattr__(self, "image_shape", _image_shape(self.image_shape))
         if self.task is not None and self.task not in TASKS:
             raise ConfigError(f"unknown task '{self.task}'; valid tasks: {', '.join(TASKS)}")
         if self.time_limit is not None and not self.time_limit > 0:
@@ -87,6 +90,23 @@ class FitConfig:
         if unknown:
             logger.warning("ignoring stored option(s) %s, unknown to this accelml version", ", ".join(unknown))
         return cls(**{name: value for name, value in values.items() if name in known})
+
+
+def _image_shape(value: Any) -> tuple[int, ...]:
+    """``(28, 28)``, ``[28, 28, 3]`` or ``"28x28"`` as a tuple of 2 or 3 positive sizes.
+
+    >>> _image_shape("28x28"), _image_shape([32, 32, 3])
+    ((28, 28), (32, 32, 3))
+    """
+    parts = str(value).lower().replace("x", " ").split() if isinstance(value, str) else list(value)
+    try:
+        shape = tuple(int(p) for p in parts)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1 or (len(shape) == 3 and shape[2] not in (1, 3, 4)):
+        raise ConfigError(f"image_shape must be height x width[ x channels] (channels 1, 3 or 4), "
+                          f"such as 28x28 or (32, 32, 3); got {value!r}")
+    return shape
 
 
 def resolve_jobs(n_jobs: int) -> int:

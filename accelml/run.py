@@ -14,13 +14,14 @@ import pandas as pd
 
 from accelml.budget import Deadline
 from accelml.config import FitConfig, resolve_jobs
-from accelml.data import read_table
+from accelml.data.sources import read_data
 from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_full, refit_mode
 from accelml.ensemble.stack import fit_stacker
 from accelml.exceptions import ConfigError, DataError
+from accelml.features.images import image_columns
 from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.monitor import build_profile
 from accelml.profiling import check_data
@@ -90,7 +91,7 @@ def stack_reserve(time_limit: float | None, fold_rows: int = 0, n_classes: int =
 
 def fit_pipeline(
     data: Any,
-    target: str,
+    target: Any,
     config: FitConfig,
     *,
     metric: str | Metric | Callable | None = None,
@@ -99,16 +100,19 @@ def fit_pipeline(
     store: TrialStore | None = None,
     resume: bool = False,
 ) -> FitResult:
-    """Fit accelml on ``data`` (a path or a frame) within ``config.time_limit`` seconds, reading included.
+    """Fit accelml on ``data`` (a table, a folder of images or images: see :func:`~accelml.data.sources.read_data`)
+    within ``config.time_limit`` seconds, reading included.
 
     With a ``store`` every trial is recorded as it finishes; with ``resume`` the run recorded there continues (same
     data, which is checked, and the trials already done are not repeated).
     """
     deadline = deadline or Deadline.after(config.time_limit)
     started = time.monotonic()
-    frame = read_table(data)
-    fingerprint, n_splits, n_repeats = _recorded_folds(frame, store, resume, config.n_splits)
+    frame, target = read_data(data, target, image_shape=config.image_shape)
+    if target is None:
+        raise ConfigError("give the target: the name of the column to predict (or, with NumPy images, the labels)")
     d = _prepare(frame, target, config)
+    fingerprint, n_splits, n_repeats = _recorded_folds(frame, store, resume, _image_splits(d, config.n_splits))
     chosen = get_metric(metric if metric is not None else config.metric, d.schema.task)
     validation = make_validation(d.y, d.schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
                                  n_repeats=n_repeats, **_split_columns(d.X, d.schema))
@@ -183,6 +187,8 @@ def _prepare(frame: pd.DataFrame, target: str, config: FitConfig) -> _Prepared:
     schema = infer_schema(frame, target, task=config.task, roles=_roles(config))
     frame, issues = check_data(frame, schema)
     schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
+    if config.image_shape is not None:
+        schema.extra["image_shape"] = list(config.image_shape)  # new pixel tables are read the same way
     return _Prepared(frame, schema, issues, coerce_training_frame(frame, schema), encode_target(frame[target], schema))
 
 
@@ -199,7 +205,9 @@ def _plan(config: FitConfig, folds: FoldCache) -> _Plan:
         stacking=stacking,
         stack_seconds=stack_reserve(config.time_limit, first_repeat_rows, n_classes) if stacking else 0.0,
         n_jobs=n_jobs,
-        workers=config.workers or default_workers(folds, n_jobs, config.time_limit),
+        # Image networks use every core in one process, and the images are decoded once, in this process.
+        workers=config.workers or (1 if image_columns(folds.schema) else default_workers(folds, n_jobs,
+                                                                                         config.time_limit)),
         constraints=constraints,
     )
 
@@ -267,6 +275,14 @@ def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
             if values is not None:
                 return {key: values.to_numpy(), "column": names[0]}
     return {}
+
+
+def _image_splits(d: _Prepared, n_splits: int | None) -> int | None:
+    """Validation folds for data with images: one stratified holdout (one network per trial), or 5 folds without
+    repeats for a tiny set (fewer than 500 images), unless the user chose."""
+    if n_splits is not None or not image_columns(d.schema):
+        return n_splits
+    return 1 if len(d.y) >= 500 else 5
 
 
 def _refit_seconds(trials: list[Any], n_splits: int) -> dict[str, float]:

@@ -38,6 +38,7 @@ class _AutoEstimator(BaseEstimator):
         stacking: bool = True,
         workers: int | None = None,
         groups: str | None = None,
+        image_shape: Any = None,
     ):
         self.metric = metric
         self.time_limit = time_limit
@@ -53,6 +54,7 @@ class _AutoEstimator(BaseEstimator):
         self.stacking = stacking
         self.workers = workers
         self.groups = groups
+        self.image_shape = image_shape
 
     def _frame(self, X: Any) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):

@@ -74,6 +74,7 @@ EXAMPLE: dict[str, Any] = {
     "stacking": False,
     "workers": 2,
     "groups": "store",
+    "image_shape": (28, 28),
 }
 
 
@@ -177,6 +178,8 @@ def _cli_args(name: str, value: Any) -> list[str]:
         return [_flag(name) if value else "--no-" + _flag(name)[2:]]
     if name == "models":
         return [_flag(name), ",".join(value)]
+    if name == "image_shape":
+        return [_flag(name), "x".join(map(str, value))]
     if name == "roles":
         return [arg for column, role in value.items() for arg in (_flag(name), f"{column}={role}")]
     return [_flag(name), str(value)]

@@ -75,7 +75,8 @@ def _role_problem(value: str, column: str, role: str, valid: list[str]) -> str |
 def fit(
     data: Annotated[
         Path | None,
-        typer.Argument(help="Training data: CSV/TSV, Parquet, JSON or Excel (not needed with --resume).",
+        typer.Argument(help="Training data: CSV/TSV, Parquet, JSON or Excel, or a folder of images with one subfolder per "
+                      "class (not needed with --resume).",
                        show_default=False),
     ] = None,
     target: Annotated[
@@ -135,6 +136,11 @@ def fit(
         typer.Option("--groups", help="A column of group ids: validation keeps each group's rows in one fold (the same "
                      "as --role COLUMN=group).", show_default=False),
     ] = None,
+    image_shape: Annotated[
+        str | None,
+        typer.Option("--image-shape", help="A table of pixel columns: each row's image as HEIGHTxWIDTH[xCHANNELS] "
+                     "(e.g. 28x28); the numeric columns besides the target are its pixels.", show_default=False),
+    ] = None,
     stacking: Annotated[
         bool, typer.Option("--stacking/--no-stacking", help="Try a second layer on the best models' outputs.")
     ] = True,
@@ -156,8 +162,9 @@ def fit(
     if resume is not None:
         out, data, target = _resume_arguments(resume, data, target)
         force = True  # the model folder is this run's own result, replaced by the longer search's
-    elif data is None or target is None:
-        raise ConfigError("give the training data and --target (or --resume MODEL_DIR to continue a search)")
+    elif data is None or (target is None and not Path(data).is_dir()):
+        raise ConfigError("give the training data and --target (or --resume MODEL_DIR to continue a search); a folder "
+                          "of images (one subfolder per class) needs no --target")
     else:
         check_model_folder(out, force)  # before fitting, so that no time is wasted
         if run_folder(out).exists():
@@ -184,6 +191,7 @@ def fit(
         stacking=stacking,
         workers=workers,
         groups=groups,
+        image_shape=image_shape,
     )
     fit_with_display(console, automl, str(data), target, resume=resume is not None)
     print_fit_summary(console, automl)

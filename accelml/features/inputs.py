@@ -22,7 +22,7 @@ Example:
     >>> make_input("images", schema)
     Traceback (most recent call last):
     ...
-    accelml.exceptions.ConfigError: unknown input 'images'; Valid: dense, tree
+    accelml.exceptions.ConfigError: unknown input 'images'; did you mean 'image'? Valid: dense, embed, image, tree
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ INPUTS = Registry(
     "input",
     {
         "dense": "accelml.features.preprocessor:Preprocessor",  # imputed, encoded, scaled: linear, kNN, networks
+        "embed": "accelml.features.image_embedding:ImageEmbedding",  # pretrained image features (EfficientNet-Lite0)
+        "image": "accelml.features.images:ImageInput",  # uint8 pixels (n, channels, size, size): image networks
         "tree": "accelml.features.preprocessor:Preprocessor",  # native categories and missing values: tree ensembles
     },
 )

@@ -12,6 +12,7 @@ from accelml.features.base import KINDS, ColumnEncoder, EncoderContext
 from accelml.features.boolean import BooleanEncoder
 from accelml.features.categorical import CategoricalEncoder
 from accelml.features.datetime import DatetimeEncoder
+from accelml.features.images import ImagePixelEncoder
 from accelml.features.numeric import NumericEncoder
 from accelml.features.text import TextEncoder
 from accelml.schema.schema import ColumnRole, Schema
@@ -28,6 +29,7 @@ ENCODERS: dict[ColumnRole, type[ColumnEncoder]] = {
     ColumnRole.DATETIME: DatetimeEncoder,
     ColumnRole.TIME: DatetimeEncoder,
     ColumnRole.TEXT: TextEncoder,
+    ColumnRole.IMAGE: ImagePixelEncoder,
 }
 
 _NAME_SAFE = frozenset("_-.=+/")  # LightGBM and XGBoost reject ",:[]{}<" and quotes in feature names

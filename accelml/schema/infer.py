@@ -1,7 +1,7 @@
 """Infer the task from the target and a role for every other column.
 
 The rules are deliberately simple and explainable: each role is decided by one small predicate, checked in a
-fixed order (constant, boolean, datetime, identifier, text, then categorical or numeric). The user's ``roles``
+fixed order (constant, boolean, image, datetime, identifier, text, then categorical or numeric). The user's ``roles``
 override wins over every rule.
 """
 
@@ -130,6 +130,8 @@ def infer_role(s: pd.Series) -> ColumnRole:
     if not is_string_like(s):
         return ColumnRole.CATEGORICAL  # periods, intervals, ...: treat levels as categories
     strings = values.astype(str)
+    if _looks_like_images(strings):
+        return ColumnRole.IMAGE
     if _looks_like_datetime(strings):
         return ColumnRole.DATETIME
     if _is_string_identifier(s.name, strings, n_unique, len(s)):
@@ -235,6 +237,18 @@ def _looks_like_datetime(strings: pd.Series) -> bool:
         except (ValueError, TypeError, OverflowError):
             return False
     return bool(parsed.notna().mean() >= 0.9)
+
+
+def _looks_like_images(strings: pd.Series) -> bool:
+    """Paths of image files (by extension) or in-memory image references, in at least 90 % of a sample."""
+    from accelml.data.images import IMAGE_EXTENSIONS
+    from accelml.data.memory import PREFIX
+
+    sample = strings.sample(n=min(_DATE_SAMPLE, len(strings)), random_state=0) if len(strings) else strings
+    if sample.empty:
+        return False
+    lowered = sample.str.strip().str.lower()
+    return bool((lowered.str.endswith(IMAGE_EXTENSIONS) | lowered.str.startswith(PREFIX)).mean() >= 0.9)
 
 
 def _looks_like_text(strings: pd.Series, n_unique: int) -> bool:
