@@ -86,7 +86,9 @@ class Allocator:
         keys = [k for k in self._families if k not in self._retired]
         if not keys:
             raise LookupError("every family is retired")
-        inverse = np.array([self.eci(k) ** -2.0 for k in keys])
+        inverse = np.nan_to_num(np.array([self.eci(k) ** -2.0 for k in keys]), nan=0.0, posinf=0.0)
+        if not inverse.sum() > 0:  # every family failed so far (infinite losses): draw evenly
+            inverse = np.ones(len(keys))
         key = keys[int(self._rng.choice(len(keys), p=inverse / inverse.sum()))]
         self._families[key].pending += 1
         return key

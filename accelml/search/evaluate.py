@@ -113,8 +113,21 @@ class _Trial:
         return FittedTrial(TrialResult(
             spec=self.spec, status=status, fit_time=self.fit_time, n_folds=len(self.models),
             stopped_by_deadline=self.truncated, sampled_rows=self.sampled,
-            finished_at=self.ctx.elapsed + time.monotonic() - self.t0, **kw,
+            finished_at=self.ctx.elapsed + time.monotonic() - self.t0, extra=self._extra(), **kw,
         ))
+
+    def _extra(self) -> dict[str, Any]:
+        """What a network's first fold model says about itself: its architecture in words (``describe()``) and its
+        learning curve (validation loss per epoch), for the report."""
+        if not self.models:
+            return {}
+        model, out = self.models[0], {}
+        if callable(getattr(model, "describe", None)):
+            out["architecture"] = str(model.describe())
+        curve = getattr(model, "curve_", None)
+        if curve:
+            out["curve"] = [float(v) for v in curve]
+        return out
 
     def fold(self, k: int) -> FittedTrial | None:
         """Train and predict fold ``k``; a record to stop with (deadline reached, pruned), or None to go on."""
