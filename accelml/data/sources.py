@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accelml.data.memory import register_arrays
+from accelml.data.memory import is_array_ref, register_arrays
 from accelml.data.read import read_table
 from accelml.exceptions import ConfigError, DataError
 
@@ -92,9 +92,11 @@ def checked_images(frame: pd.DataFrame, *, base: Path | None = None, exclude: Se
     from accelml.schema.schema import ColumnRole
 
     for name in frame.columns:
-        if name in exclude or frame[name].dtype != object:
+        if name in exclude or not (frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name].dtype)):
             continue
         values = frame[name].dropna()
+        if len(values) and all(is_array_ref(v) for v in values):
+            continue  # images held in memory, checked when they were registered
         if len(values) and all(isinstance(v, np.ndarray) for v in values.head(20)):
             frame = check_image_column(frame, name, name="data", max_bad_fraction=max_bad_fraction).frame
             frame[name] = register_arrays(frame[name].tolist())

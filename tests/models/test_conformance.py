@@ -45,6 +45,24 @@ def data(task: str, n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return X, y, [4]
 
 
+def images(task: str, n: int = 240, seed: int = 0, size: int = 12) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """uint8 images (n, 1, size, size) of noise with a bright square whose corner tells the class."""
+    rng = np.random.default_rng(seed)
+    k = 2 if task == "binary" else 3
+    y = rng.integers(0, k, n).astype(np.int64)
+    X = rng.integers(0, 60, size=(n, 1, size, size)).astype(np.uint8)
+    half = size // 2
+    for i, label in enumerate(y):
+        top, left = (0, 0) if label == 0 else (half, half) if label == 1 else (0, half)
+        X[i, 0, top : top + half, left : left + half] += 150
+    return X, y, []
+
+
+def inputs(cls: type, task: str, n: int = 240) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The data a family is fed: images for the image networks, a table's matrix for every other input kind."""
+    return images(task, n) if cls.preprocessing == "image" else data(task, n)
+
+
 def prepared(cls: type, X: np.ndarray) -> np.ndarray:
     X = X.copy()
     if cls.preprocessing == "tree":
@@ -76,10 +94,10 @@ def test_clone_keeps_params(key: str) -> None:
 @pytest.mark.parametrize(("key", "task"), CASES)
 def test_fit_predict_shapes(key: str, task: str, tmp_path) -> None:
     cls = MODELS[key]
-    X, y, cats = data(task)
+    X, y, cats = inputs(cls, task)
     X = prepared(cls, X)
     model = cls(task=task, n_jobs=1, seed=0)
-    model.fit(X[:180], y[:180], eval_set=(X[180:], y[180:]), categorical=(cats, [4]))
+    model.fit(X[:180], y[:180], eval_set=(X[180:], y[180:]), categorical=(cats, [4] * len(cats)))
     test = X[180:]
     if task == "regression":
         pred = model.predict(test)
@@ -128,6 +146,8 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
     n = 40_000
     X = rng.normal(size=(n, 20)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(size=n) > 0).astype(np.int64)
+    if cls.preprocessing == "image":  # 30,000 images of 32 x 32 pixels
+        X, y, _ = images("binary", n, size=32)
     heavy = {
         "lgbm": {"n_estimators": 100_000, "learning_rate": 0.001, "num_leaves": 255, "min_child_samples": 2},
         "xgb": {"n_estimators": 100_000, "learning_rate": 0.001, "max_depth": 10},
@@ -136,6 +156,8 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
         "extra_trees": {"n_estimators": 5_000},
         "mlp": {"width": 512, "layers": 3, "max_epochs": 10_000, "patience": 10_000},
         "torch_mlp": {"max_epochs": 10_000, "patience": 10_000},
+        "cnn": {"max_epochs": 10_000, "patience": 10_000},
+        "efficientnet": {"head_epochs": 10_000, "patience": 10_000},
     }.get(key, {})
     model = cls(task="binary", params=heavy, n_jobs=2, seed=0)
     start = time.monotonic()
