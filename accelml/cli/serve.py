@@ -27,6 +27,12 @@ def serve(
     = DEFAULT_LOG_PATH,
     log_rows: Annotated[int, typer.Option("--log-rows", min=1, help="Rows the prediction log keeps.")] = 100_000,
     window: Annotated[int, typer.Option("--window", min=1, help="Recent rows kept for /monitor.")] = 1000,
+    max_image_mb: Annotated[float, typer.Option("--max-image-mb", min=0.001,
+                                                help="Largest image file accepted, in MB.")] = 10.0,
+    max_image_pixels: Annotated[int, typer.Option("--max-image-pixels", min=1,
+                                                  help="Most pixels per image, checked before decoding.")]
+    = 40_000_000,
+    max_images: Annotated[int, typer.Option("--max-images", min=1, help="Most images per prediction request.")] = 64,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")]
     = True,
 ) -> None:
@@ -51,4 +57,7 @@ def serve(
         prediction_log=None if no_log else str(log_path),
         log_rows=log_rows,
         window=window,
+        max_image_bytes=int(max_image_mb * 1_000_000),
+        max_image_pixels=max_image_pixels,
+        max_images=max_images,
     )

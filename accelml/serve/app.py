@@ -38,6 +38,9 @@ def create_app(
     prediction_log: str | Path | None = None,
     log_rows: int = 100_000,
     window: int = 1000,
+    max_image_bytes: int = 10_000_000,
+    max_image_pixels: int = 40_000_000,
+    max_images: int = 64,
 ) -> Any:
     """A FastAPI app that serves one model.
 
@@ -51,6 +54,10 @@ def create_app(
         prediction_log: SQLite file logging every predicted row, or ``None`` for no log.
         log_rows: Rows the prediction log keeps (oldest deleted first).
         window: Recent request rows kept for ``GET /monitor``.
+        max_image_bytes: Largest image file accepted (a model that reads images); larger ones get 413.
+        max_image_pixels: Most pixels of one image, read from its header before decoding; more get 422.
+        max_images: Most images per prediction request; more get 413. A request to a model that reads images may be
+            as large as ``max_images`` base64-encoded images of ``max_image_bytes``, plus ``max_body_bytes``.
 
     Raises:
         AccelMLError: The ``serve`` extra is not installed (the message gives the install command).
@@ -78,7 +85,9 @@ def create_app(
     from accelml.serve.settings import ServiceSettings
 
     settings = ServiceSettings(max_body_bytes=max_body_bytes, max_rows=max_rows, log_rows=log_rows, window=window,
-                               prediction_log=str(prediction_log) if prediction_log is not None else None)
+                               prediction_log=str(prediction_log) if prediction_log is not None else None,
+                               max_image_bytes=max_image_bytes, max_image_pixels=max_image_pixels,
+                               max_images=max_images)
     automl, source, manifest = _load(model)
     service = ModelService(automl, settings, source=source, manifest=manifest)
 
@@ -100,7 +109,7 @@ def create_app(
     app.state.service = service
     app.state.metrics = ServiceMetrics()
     app.state.metadata = describe_model(service)
-    app.include_router(predict_router(request_body_docs(schema, service.result.sample, settings.max_rows)))
+    app.include_router(predict_router(request_body_docs(schema, service.result.sample, settings)))
     for module in (health, metadata, metrics, monitor):
         app.include_router(module.router)
     install_error_handlers(app)

@@ -62,8 +62,14 @@ def describe_model(service: Any) -> dict[str, Any]:
                 "trained_with": {"accelml": manifest.get("accelml_version"), "python": manifest.get("python"),
                                  "libraries": manifest.get("libraries")} if manifest else None,
             },
-            "limits": {"max_body_bytes": settings.max_body_bytes, "max_rows": settings.max_rows},
+            "limits": {"max_body_bytes": settings.max_body_bytes, "max_rows": settings.max_rows,
+                       **(_image_limits(settings) if service.image_columns else {})},
             "monitoring": {"window": settings.window, "prediction_log": settings.prediction_log,
                            "log_rows": settings.log_rows if settings.prediction_log else None},
         }
     )
+
+
+def _image_limits(settings: Any) -> dict[str, int]:
+    return {"max_images": settings.max_images, "max_image_bytes": settings.max_image_bytes,
+            "max_image_pixels": settings.max_image_pixels, "max_image_body_bytes": settings.image_body_bytes}

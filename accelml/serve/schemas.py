@@ -25,6 +25,10 @@ class PredictResponse(BaseModel):
     )
     warnings: list[list[RowWarning]] = Field(description="Per row, what the prediction could not use (often none).")
     n_rows: int
+    names: list[str] | None = Field(
+        None, description="For a model that reads images: each row's image name (the uploaded file's name, the name "
+                          "given in JSON, or the image's position from 0)."
+    )
     request_id: str
 
 

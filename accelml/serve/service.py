@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from accelml.monitor import PredictionLog, RollingWindow, check_drift, model_profile
+from accelml.schema.schema import ColumnRole
 from accelml.schema.validate import validate_frame
+from accelml.serve.images import ImageRows, decoded_frames
 from accelml.serve.row_checks import known_values, row_warnings
 from accelml.serve.settings import ServiceSettings
 
@@ -42,7 +44,8 @@ class ModelService:
         self.classes = np.array(self.schema.classes, dtype=object) if self.schema.classes else None
         self.class_keys = [str(c) for c in self.schema.classes] if self.schema.classes else []
         self.known = known_values(p for m in self.result.ensemble.members for p in m.preprocessors)
-        self.profile = model_profile(self.result)
+        self.image_columns = [c.name for c in self.schema.features if c.role is ColumnRole.IMAGE]
+        self.profile = _without(model_profile(self.result), self.image_columns)
         self.window = RollingWindow(settings.window)
         self.log = PredictionLog(settings.prediction_log, settings.log_rows) if settings.prediction_log else None
 
@@ -57,6 +60,36 @@ class ModelService:
         Raises:
             SchemaError: A column is missing or a value does not fit its column's type.
         """
+        response, outputs = self._predict(frame, proba)
+        offset = 0
+        if records is None:  # a CSV body: only the rows that the window and the log keep become records
+            offset = max(0, len(frame) - max(self.settings.window, self.settings.log_rows if self.log else 0))
+            records = frame.iloc[offset:].to_dict("records")
+        self._remember(request_id, records, outputs[offset:], response, offset)
+        return response
+
+    def predict_images(self, rows: ImageRows, *, proba: bool, request_id: str | None = None) -> dict[str, Any]:
+        """Predict the rows of an image request, decoding its images in batches of bounded size; the response also
+        names each row's image. Nothing is remembered unless every image could be predicted.
+
+        Raises:
+            DataError: An image is corrupt or too large to decode, or another column's value does not fit.
+        """
+        response: dict[str, Any] = {}
+        outputs = []
+        for frame in decoded_frames(rows, self.settings.max_image_pixels):
+            part, out = self._predict(frame, proba)
+            for key in ("predictions", "probabilities", "warnings"):
+                response.setdefault(key, []).extend(part.get(key, []))
+            outputs.append(out)
+        if not proba:
+            del response["probabilities"]
+        response["n_rows"] = len(rows)
+        response["names"] = rows.names
+        self._remember(request_id, rows.logged_records(), np.concatenate(outputs), response, 0)
+        return response
+
+    def _predict(self, frame: pd.DataFrame, proba: bool) -> tuple[dict[str, Any], np.ndarray]:
         validated = validate_frame(frame, self.schema, source="request")
         outputs = self.result.ensemble.predict(validated)
         if self.is_classifier:
@@ -65,30 +98,35 @@ class ModelService:
             outputs = np.asarray(outputs, dtype=np.float64)
             predictions = outputs.tolist()
         response: dict[str, Any] = {"predictions": predictions}
-        probabilities = None
         if proba:
-            probabilities = [dict(zip(self.class_keys, row)) for row in outputs.tolist()]
-            response["probabilities"] = probabilities
+            response["probabilities"] = [dict(zip(self.class_keys, row)) for row in outputs.tolist()]
         response["warnings"] = row_warnings(validated, self.schema, self.known)
         response["n_rows"] = len(frame)
+        return response, outputs
 
-        offset = 0
-        if records is None:  # a CSV body: only the rows that the window and the log keep become records
-            offset = max(0, len(frame) - max(self.settings.window, self.settings.log_rows if self.log else 0))
-            records = frame.iloc[offset:].to_dict("records")
-        self.window.add(records, outputs[offset:])
-        if self.log is not None:
-            try:
-                self.log.write(request_id, records, predictions[offset:],
-                               probabilities[offset:] if probabilities is not None else None)
-            except Exception:  # the prediction is made; a full disk must not turn it into an error
-                logger.exception("could not write to the prediction log %s", self.log.path)
-        return response
+    def _remember(self, request_id: str | None, records: list[dict[str, Any]], outputs: np.ndarray,
+                  response: dict[str, Any], offset: int) -> None:
+        """Keep the rows (from ``offset`` of the response's) in the window and the prediction log."""
+        self.window.add(records, outputs)
+        if self.log is None:
+            return
+        probabilities = response.get("probabilities")
+        try:
+            self.log.write(request_id, records, response["predictions"][offset:],
+                           probabilities[offset:] if probabilities is not None else None)
+        except Exception:  # the prediction is made; a full disk must not turn it into an error
+            logger.exception("could not write to the prediction log %s", self.log.path)
 
     def drift_report(self) -> Any:
         """The :class:`~accelml.monitor.DriftReport` of the rows in the window, or ``None`` before any request."""
         rows, outputs = self.window.snapshot()
-        return check_drift(self.profile, rows, self.schema, predictions=outputs) if len(rows) else None
+        if not len(rows):
+            return None
+        report = check_drift(self.profile, rows, self.schema, predictions=outputs)
+        for column in self.image_columns:
+            report.notes.append(f"image column '{column}' is not compared: the server's window keeps each image's "
+                                "name, not the image")
+        return report
 
     def drift(self) -> dict[str, Any]:
         """Drift of the rows in the window against the training profile, as JSON data."""
@@ -101,3 +139,9 @@ class ModelService:
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
+
+
+def _without(profile: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    """The training profile without the image columns: their values are file names, so the drift check, which skips
+    a column the profile does not describe, cannot compare them."""
+    return {**profile, "columns": {k: v for k, v in profile.get("columns", {}).items() if k not in columns}}

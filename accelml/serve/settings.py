@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from accelml.exceptions import ConfigError
@@ -14,17 +15,23 @@ class ServiceSettings:
     """Limits and monitoring options of one model server.
 
     Attributes:
-        max_body_bytes: Largest request body accepted (413 beyond).
+        max_body_bytes: Largest request body of rows accepted (413 beyond).
         max_rows: Most rows in one prediction request (413 beyond).
         prediction_log: SQLite file that logs every predicted row, or ``None`` for no log.
         log_rows: Rows the prediction log keeps (the oldest are deleted).
         window: Recent request rows kept in memory for ``GET /monitor``.
+        max_image_bytes: Largest image file accepted, in bytes (413 beyond, naming the image).
+        max_image_pixels: Most pixels (width times height) of one image, read from its header before it is decoded,
+            so that a small file cannot expand to gigabytes (422 beyond, naming the image).
+        max_images: Most images in one prediction request (413 beyond).
 
     Example:
         >>> ServiceSettings(max_rows=0)
         Traceback (most recent call last):
         ...
         accelml.exceptions.ConfigError: max_rows must be a positive whole number; got 0
+        >>> f"{ServiceSettings(max_images=2, max_image_bytes=3_000).image_body_bytes:,}"
+        '1,008,000'
     """
 
     max_body_bytes: int = 1_000_000
@@ -32,9 +39,20 @@ class ServiceSettings:
     prediction_log: str | None = None
     log_rows: int = 100_000
     window: int = 1000
+    max_image_bytes: int = 10_000_000
+    max_image_pixels: int = 40_000_000
+    max_images: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_rows", "log_rows", "window"):
+        for name in ("max_body_bytes", "max_rows", "log_rows", "window", "max_image_bytes", "max_image_pixels",
+                     "max_images"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive whole number; got {value!r}")
+
+    @property
+    def image_body_bytes(self) -> int:
+        """Largest body of a request to a model that reads images: ``max_images`` images of ``max_image_bytes``
+        each, base64-encoded (4 characters per 3 bytes), plus ``max_body_bytes`` for the other columns and the
+        JSON or multipart framing."""
+        return math.ceil(self.max_images * self.max_image_bytes * 4 / 3) + self.max_body_bytes
