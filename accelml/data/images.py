@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import threading
 import warnings
 from collections import Counter, OrderedDict
@@ -176,7 +177,9 @@ def _decode_file(fp: Any, label: str, max_pixels: int) -> np.ndarray:
 
 
 def _reason(exc: Exception) -> str:
+    """The first line of ``exc`` without the in-memory buffer Pillow names (``<_io.BytesIO object at 0x...>``)."""
     text = str(exc).splitlines()[0] if str(exc) else ""
+    text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", " the bytes", text).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
