@@ -16,14 +16,15 @@ from rich.text import Text
 from accelml.cli.display import stdout_console
 from accelml.cli.paths import check_output_file
 
-__all__ = ["drift_table", "monitor"]
+__all__ = ["drift_table", "image_table", "monitor"]
 
 STATUS_STYLES = {"ok": "green", "warning": "yellow", "drift": "bold red", "missing": "bold red"}
 
 
 def monitor(
     model_dir: Annotated[Path, typer.Argument(help="Model folder written by `accelml fit`.", show_default=False)],
-    new_data: Annotated[Path, typer.Argument(help="New data: a file with the training columns.", show_default=False)],
+    new_data: Annotated[Path, typer.Argument(help="New data: a file with the training columns, or a folder of "
+                                             "images for an image model.", show_default=False)],
     labels: Annotated[str | None, typer.Option("--labels", help="Column of NEW_DATA with the true targets, to "
                                                                 "score the model on it.", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report as JSON here.",
@@ -36,20 +37,22 @@ def monitor(
     force: Annotated[bool, typer.Option("--force", help="Replace --out and --html if they exist.")] = False,
 ) -> None:
     """Check NEW_DATA against the training profile of MODEL_DIR: per-column drift, schema breaks, prediction drift
-    and, with --labels, the metric. Exits 0 whatever the status; only bad input is an error."""
+    and, with --labels, the metric. Image columns are compared by their images' size, brightness, contrast and a
+    small embedding; with --labels, a folder of class subfolders gives the labels by folder name. Exits 0 whatever
+    the status; only bad input is an error."""
     from accelml import load
-    from accelml.data import read_table
     from accelml.monitor import check_model_drift
 
     for path in (out, html):
         if path is not None:
             check_output_file(path, force)
     automl = load(model_dir)
-    frame = read_table(str(new_data))
-    report = check_model_drift(automl, frame, labels=labels,
+    report = check_model_drift(automl, str(new_data), labels=labels,
                                thresholds={"psi_warning": psi_warning, "psi_drift": psi_drift})
     console = stdout_console()
     console.print(drift_table(report))
+    for name, detail in report.images.items():
+        console.print(image_table(name, detail))
     for line in _detail_lines(report):
         console.print(line, soft_wrap=True)
     style = STATUS_STYLES.get(report.status, "")
@@ -89,6 +92,26 @@ def drift_table(report: Any) -> Table:
             _number(r["unseen_share"], "{:.1%}"),
             str(int(r["type_errors"])) if r["type_errors"] else "",
             Text(str(r["status"]), style=STATUS_STYLES.get(str(r["status"]), "")),
+        )
+    return table
+
+
+def image_table(name: str, detail: dict[str, Any]) -> Table:
+    """An image column's measures one by one: size, brightness, contrast and the embedding's distance and shift."""
+    unreadable = f", {detail['unreadable']:,} unreadable" if detail.get("unreadable") else ""
+    table = Table(title=f"Image column '{escape(name)}': {detail['n_images']:,} of {detail['n_rows']:,} new images "
+                        f"measured{unreadable}", title_justify="left", box=box.SIMPLE_HEAD)
+    for column, justify in (("measure", "left"), ("mean train → new", "right"), ("PSI", "right"),
+                            ("p-value", "right"), ("shift", "right"), ("status", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for m in detail["measures"]:
+        table.add_row(
+            str(m["measure"]),
+            f"{_number(m['mean_train'], '{:.4g}')} → {_number(m['mean_new'], '{:.4g}')}",
+            _number(m["psi"], "{:.3f}"),
+            _number(m["p_value"], "{:.2g}"),
+            _number(m["shift"], "{:.3f}"),
+            Text(str(m["status"]), style=STATUS_STYLES.get(str(m["status"]), "")),
         )
     return table
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import ConfigError, DataError
+from accelml.monitor.images import image_drift
 from accelml.monitor.report import STATUSES, DriftReport
 from accelml.monitor.stats import TOP_CATEGORIES, category_bins, chi_square, numeric_bins, psi
-from accelml.monitor.thresholds import DriftThresholds, resolve_thresholds
+from accelml.monitor.thresholds import DriftThresholds, psi_status, resolve_thresholds
 from accelml.monitor.values import column_kind, column_values, type_errors
 from accelml.schema.schema import ColumnSpec, Schema
 
@@ -36,6 +37,8 @@ def check_drift(
     for categories, a bin for missing values) and compared by PSI and a chi-square test on the bin counts; the
     missing-rate change, the share of categories training never saw and the values that do not parse are reported
     too. A column is ``drift`` when PSI reaches ``psi_drift``, or ``psi_warning`` with a p-value below ``p_value``.
+    An image column is compared by what its images look like (see :mod:`accelml.monitor.images`): its row holds its
+    worst measure, and ``images`` of the report the measures one by one.
 
     Args:
         profile: From :func:`accelml.monitor.build_profile` (or :func:`accelml.monitor.model_profile`).
@@ -64,7 +67,7 @@ def check_drift(
     if n < limits.min_rows:
         notes.append(f"only {n} new rows (fewer than {limits.min_rows}): nothing is called drift, at most a warning")
 
-    rows, missing_columns, errors = [], [], {}
+    rows, missing_columns, errors, images = [], [], {}, {}
     for spec in schema.features:
         summary = profile.get("columns", {}).get(spec.name)
         if summary is None:
@@ -73,7 +76,10 @@ def check_drift(
             missing_columns.append(spec.name)
             rows.append(_missing_row(spec, summary))
             continue
-        row = _column_row(spec, summary, new_frame[spec.name], limits, n, profile.get("n_rows"))
+        if summary.get("kind") == "image":
+            row, images[spec.name] = _image_row(spec, summary, new_frame[spec.name], limits, notes)
+        else:
+            row = _column_row(spec, summary, new_frame[spec.name], limits, n, profile.get("n_rows"))
         if row["type_errors"]:
             errors[spec.name] = row["type_errors"]
         rows.append(row)
@@ -104,6 +110,7 @@ def check_drift(
         schema_breaks={"missing_columns": missing_columns, "type_errors": errors},
         thresholds=limits,
         notes=notes,
+        images=images,
     )
 
 
@@ -117,11 +124,20 @@ def _missing_row(spec: ColumnSpec, summary: Mapping[str, Any]) -> dict[str, Any]
             "missing_change": math.nan, "unseen_share": math.nan, "type_errors": 0, "status": "missing"}
 
 
+def _image_row(spec: ColumnSpec, summary: Mapping[str, Any], values: pd.Series, limits: DriftThresholds,
+               notes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    row, detail = image_drift(summary, values, limits)
+    if detail["n_images"] < detail["n_rows"]:
+        notes.append(f"image column '{spec.name}': {detail['n_images']:,} of {detail['n_rows']:,} new images "
+                     "measured (a seeded sample)")
+    return {"column": spec.name, "role": spec.role.value, **row}, detail
+
+
 def _column_row(spec: ColumnSpec, summary: Mapping[str, Any], values: pd.Series, limits: DriftThresholds,
                 n: int, n_reference: int | None) -> dict[str, Any]:
     converted = column_values(values, spec.role)
     unseen = math.nan
-    if column_kind(spec.role) == "categorical":
+    if summary.get("kind", column_kind(spec.role)) == "categorical":  # an older profile's image column is one too
         counts = category_bins(summary["categories"], converted)
         present = n - counts[-1]
         if summary.get("n_categories", 0) <= TOP_CATEGORIES and present:  # the profile lists every training category
@@ -134,19 +150,13 @@ def _column_row(spec: ColumnSpec, summary: Mapping[str, Any], values: pd.Series,
     missing_new = float(counts[-1] / n)
     missing_change = missing_new - float(summary.get("missing_rate", 0.0))
     bad = type_errors(values, converted, spec.role) if spec.role.value in ("numeric", "datetime") else 0
-    status = _status(value, p_value, limits, n)
+    status = psi_status(value, p_value, limits, n)
     if status == "ok" and (missing_change >= limits.missing_warning or bad
                            or (not math.isnan(unseen) and unseen >= limits.unseen_warning)):
         status = "warning"
     return {"column": spec.name, "role": spec.role.value, "psi": value, "statistic": statistic, "p_value": p_value,
             "missing_train": float(summary.get("missing_rate", 0.0)), "missing_new": missing_new,
             "missing_change": missing_change, "unseen_share": unseen, "type_errors": bad, "status": status}
-
-
-def _status(value: float, p_value: float, limits: DriftThresholds, n: int) -> str:
-    if value >= limits.psi_drift or (value >= limits.psi_warning and p_value < limits.p_value):
-        return "drift" if n >= limits.min_rows else "warning"
-    return "warning" if value >= limits.psi_warning else "ok"
 
 
 def _prediction_drift(summary: Mapping[str, Any], out: np.ndarray, limits: DriftThresholds, n: int,
@@ -167,7 +177,7 @@ def _prediction_drift(summary: Mapping[str, Any], out: np.ndarray, limits: Drift
     value = psi(expected, counts / n)
     statistic, p_value = chi_square(expected, counts, n_reference)
     return {"kind": summary["kind"], "psi": value, "statistic": statistic, "p_value": p_value,
-            "status": _status(value, p_value, limits, n), **detail}
+            "status": psi_status(value, p_value, limits, n), **detail}
 
 
 def _performance(profile: Mapping[str, Any], schema: Schema, predictions: np.ndarray | None, labels: Any,

@@ -1,7 +1,10 @@
-"""The drift report as one self-contained HTML ``<section>``: a status summary and the per-column table."""
+"""The drift report as one self-contained HTML ``<section>``: a status summary, the per-column table and, per image
+column, its measures one by one with the mean thumbnails of training and new images (inline PNG, no file)."""
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -21,6 +24,9 @@ _STYLE = """
 .accelml-drift th,.accelml-drift td{padding:4px 8px;border-bottom:1px solid #d0d7de;text-align:right}
 .accelml-drift th:first-child,.accelml-drift td:first-child,.accelml-drift td.text{text-align:left}
 .accelml-drift th{background:#f6f8fa}
+.accelml-drift h3{font-size:15px;margin:16px 0 6px}
+.accelml-drift figure{display:inline-block;margin:0 16px 8px 0;text-align:center;font-size:12px;color:#57606a}
+.accelml-drift figure img{width:64px;height:64px;image-rendering:pixelated;border:1px solid #d0d7de;display:block}
 """
 
 
@@ -56,6 +62,7 @@ def drift_section(report: DriftReport) -> str:
         )
     head = ("<tr><th>column</th><th>role</th><th>PSI</th><th>p-value</th><th>missing (train)</th>"
             "<th>missing (new)</th><th>unseen</th><th>type errors</th><th>status</th></tr>")
+    images = "".join(_image_part(name, detail, report) for name, detail in report.images.items())
     return (
         f'<section class="accelml-drift"><style>{_STYLE}</style>'
         f"<h2>Data drift {_badge(report.status)}</h2>"
@@ -63,5 +70,50 @@ def drift_section(report: DriftReport) -> str:
         f"(PSI warning at {report.thresholds.psi_warning}, drift at {report.thresholds.psi_drift}).</p>"
         f"<ul>{''.join(items)}</ul>"
         f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{images}"
         "</section>"
+    )
+
+
+def _thumbnail(values: list[float] | None, alt: str) -> str:
+    """A mean 8x8 grey thumbnail (0..1) as an inline PNG, or nothing when there is none or Pillow is missing."""
+    if not values:
+        return ""
+    try:
+        import numpy as np
+        from PIL import Image
+    except ImportError:
+        return ""
+    side = round(len(values) ** 0.5)
+    pixels = np.clip(np.rint(np.asarray(values, dtype=float).reshape(side, side) * 255), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).resize((side * 8, side * 8), Image.NEAREST).save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{data}">{escape(alt)}</figure>'
+
+
+def _image_part(name: str, detail: dict[str, Any], report: DriftReport) -> str:
+    """One image column: what was measured, the mean thumbnails side by side, and one row per measure."""
+    limits = report.thresholds
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(str(m['measure']))}</td><td>{_number(m['mean_train'], '{:.4g}')}</td>"
+        f"<td>{_number(m['mean_new'], '{:.4g}')}</td><td>{_number(m['psi'])}</td>"
+        f"<td>{_number(m['p_value'], '{:.3g}')}</td><td>{_number(m['shift'])}</td><td>{_badge(str(m['status']))}</td>"
+        "</tr>"
+        for m in detail["measures"]
+    )
+    head = ("<tr><th>measure</th><th>mean (train)</th><th>mean (new)</th><th>PSI</th><th>p-value</th>"
+            "<th>embedding shift</th><th>status</th></tr>")
+    unreadable = f", {detail['unreadable']:,} unreadable" if detail.get("unreadable") else ""
+    return (
+        f"<h3>Image column {escape(name)}</h3>"
+        f"<p>{detail['n_images']:,} of {detail['n_rows']:,} new images measured{unreadable}: size, brightness (mean "
+        "pixel, 0-255), contrast (pixel standard deviation) and an embedding, each image's 8x8 grey thumbnail. "
+        "The embedding's PSI compares each image's distance to the training mean; its shift is how far the mean "
+        "thumbnail moved, in training standard deviations net of sampling noise (warning at "
+        f"{limits.embedding_warning}, drift at {limits.embedding_drift}).</p>"
+        + _thumbnail(detail.get("mean_thumbnail_train"), "mean training image")
+        + _thumbnail(detail.get("mean_thumbnail_new"), "mean new image")
+        + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
     )

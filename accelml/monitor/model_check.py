@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 def check_model_drift(
     automl: Any,
-    new_frame: pd.DataFrame,
+    new_frame: Any,
     *,
     labels: str | None = None,
     thresholds: DriftThresholds | Mapping[str, Any] | None = None,
@@ -34,17 +34,20 @@ def check_model_drift(
 
     Args:
         automl: A fitted :class:`accelml.AutoML` (or its ``result_``).
-        new_frame: The new rows.
+        new_frame: The new rows: a DataFrame or a table file; for an image model also what it predicts on (a folder
+            of images, a list of image paths, NumPy images). A folder of class subfolders with ``labels`` gives the
+            labels by folder name.
         labels: Column of ``new_frame`` holding the true targets, if they have arrived.
         thresholds: See :class:`DriftThresholds`.
 
     Raises:
-        DataError: ``labels`` names no column of ``new_frame``.
+        DataError: ``labels`` names no column of ``new_frame``, or the new data cannot be read.
     """
     from accelml.schema.validate import coerce_training_frame
 
     result = getattr(automl, "result_", automl)
     schema = result.schema
+    new_frame = _new_rows(new_frame, schema, labels)
     if labels is not None and labels not in new_frame.columns:
         raise DataError(f"the new data has no label column {labels!r}; its columns are "
                         f"{', '.join(map(repr, list(new_frame.columns)[:20]))}")
@@ -68,3 +71,18 @@ def check_model_drift(
     )
     report.notes.extend(notes)
     return report
+
+
+def _new_rows(source: Any, schema: Any, labels: str | None) -> pd.DataFrame:
+    """The new data as a table: read as the model's prediction path reads it when the model looks at images."""
+    from accelml.data import read_table
+    from accelml.data.images import is_image_folder, scan_image_folder
+    from accelml.data.sources import prediction_frame
+    from accelml.schema.schema import ColumnRole
+
+    images = [c.name for c in schema.features if c.role is ColumnRole.IMAGE]
+    if not images:
+        return source if isinstance(source, pd.DataFrame) else read_table(source)
+    if labels is not None and len(images) == 1 and is_image_folder(source):
+        return scan_image_folder(source, target=labels, column=images[0]).frame
+    return prediction_frame(source, schema)

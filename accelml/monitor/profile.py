@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import DataError
+from accelml.monitor.images import image_summary
 from accelml.monitor.stats import category_summary, numeric_summary
 from accelml.monitor.values import column_kind, column_values
 from accelml.schema.schema import Schema
@@ -26,7 +27,9 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
 
     Numeric and datetime columns (as seconds since 1970) get 10 quantile bins with their fractions, missing rate, mean
     and standard deviation; categorical and boolean columns the fractions of their 50 most frequent categories, an
-    'other' share and the missing rate; text columns the same as numbers, of their length.
+    'other' share and the missing rate; text columns the same as numbers, of their length; image columns the
+    distributions of their images' height, width, channels, brightness and contrast, and an embedding summary (see
+    :mod:`accelml.monitor.images`; up to 1,000 images, a seeded sample beyond that).
 
     Args:
         frame: Training rows as given (raw values; extra columns such as the target are ignored).
@@ -51,8 +54,11 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
     for spec in schema.features:
         if spec.name not in frame.columns:
             continue
-        values = column_values(frame[spec.name], spec.role)
         kind = column_kind(spec.role)
+        if kind == "image":
+            columns[spec.name] = {"role": spec.role.value, **image_summary(frame[spec.name])}
+            continue
+        values = column_values(frame[spec.name], spec.role)
         summary = category_summary(values) if kind == "categorical" else numeric_summary(values)
         columns[spec.name] = {"role": spec.role.value, "kind": kind, **summary}
     return {

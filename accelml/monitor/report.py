@@ -8,11 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from accelml.monitor.thresholds import DriftThresholds
+from accelml.monitor.thresholds import STATUSES, DriftThresholds
 
 __all__ = ["STATUSES", "DriftReport", "json_safe"]
-
-STATUSES = ("ok", "warning", "drift", "missing")  # least to most severe; 'missing' = the column is absent
 
 
 def json_safe(value: Any) -> Any:
@@ -47,6 +45,9 @@ class DriftReport:
         schema_breaks: ``missing_columns`` and ``type_errors`` (column → values that did not parse).
         thresholds: The limits used.
         notes: Caveats, e.g. too few rows to call anything drift.
+        images: Per image column, what its row in ``columns`` sums up: one row per measure (height, width,
+            channels, brightness, contrast, embedding) with training and new means, PSI, p-value and status, the
+            images looked at, and the mean 8x8 thumbnails of training and new images.
     """
 
     status: str
@@ -57,6 +58,7 @@ class DriftReport:
     schema_breaks: dict[str, Any] = field(default_factory=dict)
     thresholds: DriftThresholds = field(default_factory=DriftThresholds)
     notes: list[str] = field(default_factory=list)
+    images: dict[str, Any] = field(default_factory=dict)
 
     def columns_with(self, status: str) -> list[str]:
         """Names of the columns whose status is ``status``, worst PSI first."""
@@ -98,6 +100,7 @@ class DriftReport:
                 "schema_breaks": self.schema_breaks,
                 "thresholds": self.thresholds.to_dict(),
                 "notes": self.notes,
+                "images": self.images,
             }
         )
 

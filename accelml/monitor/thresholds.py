@@ -8,7 +8,9 @@ from typing import Any
 
 from accelml.exceptions import ConfigError
 
-__all__ = ["DriftThresholds", "resolve_thresholds"]
+__all__ = ["DriftThresholds", "psi_status", "resolve_thresholds", "worst_status"]
+
+STATUSES = ("ok", "warning", "drift", "missing")  # least to most severe; 'missing' = the column is absent
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class DriftThresholds:
         metric_warning: Relative loss of the metric against the validation score that is a warning.
         metric_drift: Relative loss that is drift.
         min_rows: With fewer new rows than this, nothing is called drift (at most a warning): too few to tell.
+        embedding_warning: Shift of an image column's mean embedding (root-mean-square over its dimensions, in
+            training standard deviations, net of sampling noise) that is a warning.
+        embedding_drift: Shift that is drift.
     """
 
     psi_warning: float = 0.1
@@ -34,6 +39,8 @@ class DriftThresholds:
     metric_warning: float = 0.05
     metric_drift: float = 0.10
     min_rows: int = 100
+    embedding_warning: float = 0.25
+    embedding_drift: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +54,7 @@ def resolve_thresholds(thresholds: DriftThresholds | Mapping[str, Any] | None) -
     >>> resolve_thresholds({"psi": 1})
     Traceback (most recent call last):
     ...
-    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, p_value, missing_warning, unseen_warning, metric_warning, metric_drift, min_rows
+    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, p_value, missing_warning, unseen_warning, metric_warning, metric_drift, min_rows, embedding_warning, embedding_drift
     """
     if thresholds is None:
         return DriftThresholds()
@@ -58,3 +65,24 @@ def resolve_thresholds(thresholds: DriftThresholds | Mapping[str, Any] | None) -
         if key not in valid:
             raise ConfigError(f"unknown drift threshold {key!r}; valid ones: {', '.join(valid)}")
     return replace(DriftThresholds(), **dict(thresholds))
+
+
+def psi_status(value: float, p_value: float, limits: DriftThresholds, n: int) -> str:
+    """``drift`` from ``psi_drift``, or from ``psi_warning`` with a p-value below ``p_value`` (a warning only with
+    fewer than ``min_rows`` rows); ``warning`` from ``psi_warning``; else ``ok``.
+
+    >>> psi_status(0.3, 0.5, DriftThresholds(), 500), psi_status(0.3, 0.5, DriftThresholds(), 50)
+    ('drift', 'warning')
+    """
+    if value >= limits.psi_drift or (value >= limits.psi_warning and p_value < limits.p_value):
+        return "drift" if n >= limits.min_rows else "warning"
+    return "warning" if value >= limits.psi_warning else "ok"
+
+
+def worst_status(*statuses: str) -> str:
+    """The most severe of ``statuses`` (``ok`` when none).
+
+    >>> worst_status("ok", "drift", "warning")
+    'drift'
+    """
+    return max(statuses, key=STATUSES.index, default="ok")

@@ -16,15 +16,18 @@ _EPOCH = pd.Timestamp("1970-01-01")
 
 
 def column_kind(role: ColumnRole) -> str:
-    """How a role is profiled: ``numeric`` (numbers and datetimes), ``categorical`` (and booleans) or ``text``.
+    """How a role is profiled: ``numeric`` (numbers and datetimes), ``categorical`` (and booleans), ``text`` or
+    ``image`` (by what the images look like, see :mod:`accelml.monitor.images`).
 
-    >>> column_kind(ColumnRole.DATETIME), column_kind(ColumnRole.BOOLEAN)
-    ('numeric', 'categorical')
+    >>> column_kind(ColumnRole.DATETIME), column_kind(ColumnRole.BOOLEAN), column_kind(ColumnRole.IMAGE)
+    ('numeric', 'categorical', 'image')
     """
     if role is ColumnRole.NUMERIC or role.is_datetime:
         return "numeric"
     if role is ColumnRole.TEXT:
         return "text"
+    if role is ColumnRole.IMAGE:
+        return "image"
     return "categorical"
 
 

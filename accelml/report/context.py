@@ -10,7 +10,7 @@ import pandas as pd
 from accelml.explain import Explanation
 from accelml.report.evaluation import Evaluation
 
-__all__ = ["ReportContext"]
+__all__ = ["ReportContext", "image_column", "images_only"]
 
 
 @dataclass
@@ -31,3 +31,27 @@ class ReportContext:
     @property
     def metric(self) -> Any:
         return self.result.metric
+
+    @property
+    def image_column(self) -> str | None:
+        """The first IMAGE feature column (the one image networks read), or ``None`` for a model of tables."""
+        return image_column(self.result.schema)
+
+    @property
+    def images_only(self) -> bool:
+        """Whether every feature is an image: then tables-only explanations (importance, dependence) say nothing."""
+        return images_only(self.result.schema)
+
+
+def image_column(schema: Any) -> str | None:
+    """The schema's first IMAGE feature column, or ``None``."""
+    from accelml.schema.schema import ColumnRole
+
+    return next((c.name for c in schema.features if c.role is ColumnRole.IMAGE), None)
+
+
+def images_only(schema: Any) -> bool:
+    """Whether the schema has features and every one is an IMAGE column."""
+    from accelml.schema.schema import ColumnRole
+
+    return bool(schema.features) and all(c.role is ColumnRole.IMAGE for c in schema.features)

@@ -65,8 +65,10 @@ def _short(value: object, n: int = 16) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def dependence_section(ctx: ReportContext) -> Section:
-    """One small chart per explained top feature."""
+def dependence_section(ctx: ReportContext) -> Section | None:
+    """One small chart per explained top feature; ``None`` for a model that reads only images."""
+    if ctx.images_only:
+        return None
     explanation = ctx.explanation
     if explanation is None or explanation.partial_dependence.empty:
         reason = "no explanation" if explanation is None else "no numeric or categorical feature among the top ones"

@@ -43,8 +43,11 @@ def shap_chart(ctx: ReportContext) -> str:
     return figure_html(fig, "mean absolute SHAP value of each feature")
 
 
-def importance_section(ctx: ReportContext) -> Section:
-    """Bar charts of permutation importance and, when the ensemble has tree members, SHAP."""
+def importance_section(ctx: ReportContext) -> Section | None:
+    """Bar charts of permutation importance and, when the ensemble has tree members, SHAP; ``None`` for a model that
+    reads only images (one column's importance says nothing)."""
+    if ctx.images_only:
+        return None
     explanation = ctx.explanation
     if explanation is None:
         reason = ctx.explanation_error or "no labelled rows were available"

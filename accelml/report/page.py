@@ -112,6 +112,10 @@ tr.member td{background:#f5f9ff}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px;align-items:start}
 img.chart{max-width:100%;height:auto;display:block;border:1px solid #eceef3;border-radius:4px}
 .scroll{max-height:520px;overflow:auto}
+.thumbs{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}
+figure.thumb{margin:0;width:96px;font-size:11px;line-height:1.25;color:#5b6475;text-align:center}
+img.thumb{width:96px;height:96px;display:block;image-rendering:pixelated;border:1px solid #eceef3;border-radius:3px}
+.bar{height:12px;background:#3557b7;border-radius:2px;margin-top:4px}
 footer{color:#5b6475;font-size:12px;text-align:center;padding:8px}
 @media print{nav{display:none}section{break-inside:avoid}}
 """

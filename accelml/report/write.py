@@ -15,26 +15,34 @@ from accelml.report.context import ReportContext
 from accelml.report.dependence import dependence_section
 from accelml.report.evaluation import evaluation
 from accelml.report.figures import pyplot
+from accelml.report.images import errors_section, examples_section
 from accelml.report.importance import importance_section
 from accelml.report.leaderboard import leaderboard_section
+from accelml.report.networks import networks_section
 from accelml.report.overview import data_section
 from accelml.report.page import render_page
 from accelml.report.performance import performance_section
+from accelml.report.saliency import saliency_section
 from accelml.report.search import search_section
 
 __all__ = ["SECTIONS", "write_report"]
 
 logger = logging.getLogger(__name__)
 
-# The report, top to bottom: each entry renders one <section> from the shared context.
+# The report, top to bottom: each entry renders one <section> from the shared context, or None where it does not
+# apply (the image sections for a model of tables; importance and dependence for a model that reads only images).
 SECTIONS = (
     data_section,
+    examples_section,
     choices_section,
     leaderboard_section,
     search_section,
+    networks_section,
     importance_section,
     dependence_section,
     performance_section,
+    errors_section,
+    saliency_section,
 )
 # Explanations in a report favour speed: 1,000 rows and 3 shuffles rank features as well as the defaults do.
 EXPLAIN_ROWS = 1000
@@ -57,7 +65,10 @@ def check_report_path(path: Path, force: bool) -> Path:
 
 def _explanation(automl: Any, test_data: Any) -> tuple[Any, str | None]:
     from accelml.explain import explain
+    from accelml.report.context import images_only
 
+    if images_only(automl._result().schema):  # one image column's importance says nothing; its saliency does
+        return None, "the model reads only images"
     try:
         return explain(automl, test_data, n_repeats=EXPLAIN_REPEATS, max_rows=EXPLAIN_ROWS), None
     except DataError as exc:  # e.g. an old artifact without a training sample: the rest of the report still helps
@@ -71,7 +82,10 @@ def write_report(automl: Any, path: str | Path, *, test_data: Any = None, force:
     Sections: the data and the problems found; why this task, metric and final model; the leaderboard; the search
     over time; feature importance; partial dependence; and the performance charts of the task (confusion matrix,
     ROC, precision-recall and calibration, or predicted-against-actual and residuals) on ``test_data`` when given,
-    else on the out-of-fold training sample, labelled as such.
+    else on the out-of-fold training sample, labelled as such. A model that reads images adds examples of each class
+    with the class balance, the learning curves and architecture of its network trials, precision and recall of each
+    class with the most confident mistakes, and occlusion saliency of a few images; when it reads nothing but images,
+    importance and partial dependence are left out.
 
     Args:
         automl: A fitted or loaded :class:`accelml.AutoML`.
@@ -100,7 +114,7 @@ def write_report(automl: Any, path: str | Path, *, test_data: Any = None, force:
         explanation_error=explanation_error,
         evaluation=evaluation(automl, test_data),
     )
-    sections = [build(ctx) for build in SECTIONS]
+    sections = [section for build in SECTIONS if (section := build(ctx)) is not None]
     from accelml import __version__
 
     schema = result.schema
