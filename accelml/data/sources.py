@@ -7,7 +7,7 @@ memory (:mod:`accelml.data.memory`), so every table step downstream works unchan
 Example:
     >>> import numpy as np
     >>> frame, target = read_data(np.zeros((3, 4, 4), dtype=np.uint8), [0, 1, 0])
-    >>> list(frame.columns), target, frame["image"].str.startswith("array:").all()
+    >>> list(frame.columns), target, bool(frame["image"].str.startswith("array:").all())
     (['image', 'label'], 'label', True)
 """
 
@@ -60,33 +60,39 @@ def read_data(source: Any, target: Any = None, *, image_shape: Any = None) -> tu
     return checked_images(frame, base=base, exclude=[target] if target else []), target
 
 
-def image_frame(images: Any, *, labels: Any = None, column: str = IMAGE_COLUMN) -> pd.DataFrame:
-    """A one-column table of in-memory images (and a ``label`` column when ``labels`` are given)."""
+def image_frame(images: Any, *, labels: Any = None, column: str = IMAGE_COLUMN, hold: bool = True) -> pd.DataFrame:
+    """A one-column table of in-memory images (and a ``label`` column when ``labels`` are given): ``array:``
+    references to images held in memory (``hold``: training data, which reports and monitoring read again), or the
+    arrays themselves in the cells (new data to predict, which nothing keeps)."""
     from accelml.data.images import arrays_to_frame
 
     y = None if labels is None else np.asarray(labels)
     if y is not None and len(y) != len(images):
         raise DataError(f"{len(images)} images but {len(y)} labels; give one label per image")
     frame = arrays_to_frame(images, y, column=column, target=LABEL_COLUMN)
-    frame[column] = register_arrays(frame[column].tolist())
+    if hold:
+        frame[column] = register_arrays(frame[column].tolist())
     return frame
 
 
-def pixel_frame(frame: pd.DataFrame, image_shape: Any, *, exclude: Sequence[str] = ()) -> pd.DataFrame:
+def pixel_frame(frame: pd.DataFrame, image_shape: Any, *, exclude: Sequence[str] = (), hold: bool = True
+                ) -> pd.DataFrame:
     """A table of pixel columns with their images as one IMAGE column instead (other columns kept)."""
     from accelml.data.images import parse_image_shape, pixels_to_frame
 
     shape = parse_image_shape(image_shape)
     out, _ = pixels_to_frame(frame, shape, column=IMAGE_COLUMN, exclude=tuple(exclude))
-    out[IMAGE_COLUMN] = register_arrays(out[IMAGE_COLUMN].tolist())
+    if hold:  # see image_frame
+        out[IMAGE_COLUMN] = register_arrays(out[IMAGE_COLUMN].tolist())
     return out
 
 
 def checked_images(frame: pd.DataFrame, *, base: Path | None = None, exclude: Sequence[str] = (),
-                   max_bad_fraction: float = 0.02) -> pd.DataFrame:
+                   max_bad_fraction: float = 0.02, hold: bool = True) -> pd.DataFrame:
     """``frame`` with its image-path columns resolved against ``base`` and checked (every image decoded once; up to
     ``max_bad_fraction`` of unreadable images dropped with a warning, more an error), and columns of arrays held in
-    memory as references. New data to predict is checked with ``max_bad_fraction=0``: no row is dropped."""
+    memory as references (``hold``; else the checked arrays stay in the cells). New data to predict is checked with
+    ``max_bad_fraction=0`` (no row is dropped) and ``hold=False``."""
     from accelml.data.images import check_image_column
     from accelml.schema.infer import infer_role
     from accelml.schema.schema import ColumnRole
@@ -99,7 +105,8 @@ def checked_images(frame: pd.DataFrame, *, base: Path | None = None, exclude: Se
             continue  # images held in memory, checked when they were registered
         if len(values) and all(isinstance(v, np.ndarray) for v in values.head(20)):
             frame = check_image_column(frame, name, name="data", max_bad_fraction=max_bad_fraction).frame
-            frame[name] = register_arrays(frame[name].tolist())
+            if hold:
+                frame[name] = register_arrays(frame[name].tolist())
         elif infer_role(frame[name]) is ColumnRole.IMAGE:
             frame = check_image_column(frame, name, base=base, name="data", max_bad_fraction=max_bad_fraction).frame
     return frame
@@ -131,14 +138,14 @@ def prediction_frame(source: Any, schema: Any) -> pd.DataFrame:
         if _is_folder(source):
             return _folder_frame(Path(source), column)
         if _is_images(source):
-            return image_frame(source, column=column)
+            return image_frame(source, column=column, hold=False)
         return checked_images(pd.DataFrame({column: [str(Path(p).resolve()) for p in source]}), max_bad_fraction=0)
     shape = schema.extra.get("image_shape")
     frame = read_table(source)
     if shape is not None and column is not None and column not in frame.columns:
-        frame = pixel_frame(frame, shape, exclude=[schema.target])
+        frame = pixel_frame(frame, shape, exclude=[schema.target], hold=False)
     base = Path(source).parent if isinstance(source, (str, Path)) else None
-    return checked_images(frame, base=base, exclude=[schema.target], max_bad_fraction=0)
+    return checked_images(frame, base=base, exclude=[schema.target], max_bad_fraction=0, hold=False)
 
 
 def _is_path_list(source: Any) -> bool:

@@ -80,7 +80,7 @@ def occlusion(automl: Any, row: pd.DataFrame, column: str, image: np.ndarray, gr
             boxes.append((y0, y1, x0, x1))
             variants.append(patched)
     frame = row.iloc[[0] * len(variants)].reset_index(drop=True)
-    frame[column] = image_frame(variants, column=column)[column].to_numpy()
+    frame[column] = image_frame(variants, column=column, hold=False)[column].to_numpy()
     probabilities = np.asarray(automl.predict_proba(frame), dtype=np.float64)
     predicted = int(probabilities[0].argmax())
     p = np.clip(probabilities[:, predicted], 1e-6, 1 - 1e-6)
