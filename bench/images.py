@@ -177,7 +177,7 @@ def transfer(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     from sklearn.preprocessing import StandardScaler
 
     from accelml.models._torch import torch_threads
-    from accelml.models._torch.pretrained import embed, load_backbone
+    from accelml.features.pretrained import embed, load_backbone
 
     train, test = pd.read_parquet(meta["train_path"]), pd.read_parquet(meta["test_path"])
     small, _ = train_test_split(train, train_size=1000, stratify=train["label"], random_state=args.seed)

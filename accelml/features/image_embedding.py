@@ -39,6 +39,7 @@ class ImageEmbedding:
     """
 
     stateless: ClassVar[bool] = True
+    opens_first: ClassVar[bool] = True  # the search opens with the families fed it (see opening_specs)
     batch_size: ClassVar[int] = 64
 
     @classmethod
@@ -53,7 +54,7 @@ class ImageEmbedding:
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> ImageEmbedding:
         """Learn each image column's layout (nothing from ``y``) and check the backbone."""
         from accelml.features.images import ImageInput
-        from accelml.models._torch.pretrained import backbone_record
+        from accelml.features.pretrained import backbone_record
 
         columns = _columns(self.schema)
         if not columns:
@@ -70,8 +71,8 @@ class ImageEmbedding:
         """``(len(X), 1280 * columns)`` float32 features, C-contiguous."""
         import torch
 
-        from accelml.models._torch import torch_device
-        from accelml.models._torch.pretrained import FEATURES, embed
+        from accelml._device import torch_device
+        from accelml.features.pretrained import FEATURES, embed
 
         if not hasattr(self, "inputs_"):
             raise NotFittedError("This ImageEmbedding is not fitted yet; call fit or fit_transform first.")
@@ -85,14 +86,14 @@ class ImageEmbedding:
 
     def _backbone(self) -> Any:
         if getattr(self, "_net", None) is None:
-            from accelml.models._torch.pretrained import load_backbone
+            from accelml.features.pretrained import load_backbone
 
             self._net = load_backbone()
         return self._net
 
     def _adopt(self, resolutions: list[int] | None = None) -> None:
         """Derive the output layout from the fitted (or restored, with their saved ``resolutions``) image inputs."""
-        from accelml.models._torch.pretrained import FEATURES, auto_resolution
+        from accelml.features.pretrained import FEATURES, auto_resolution
 
         self.resolutions_ = resolutions or [auto_resolution(image_input.size_) for image_input in self.inputs_]
         self.categorical_indices_: list[int] = []
@@ -123,7 +124,7 @@ class ImageEmbedding:
             ArtifactError: not a saved image embedding, a column the schema lacks, or another backbone installed.
         """
         from accelml.features.images import ImageInput
-        from accelml.models._torch.pretrained import verify_backbone
+        from accelml.features.pretrained import verify_backbone
 
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             found = d.get("format") if isinstance(d, dict) else type(d).__name__

@@ -110,6 +110,7 @@ class ImageInput:
     """
 
     stateless: ClassVar[bool] = True
+    opens_first: ClassVar[bool] = True  # the search opens with the families fed it (see opening_specs)
 
     @classmethod
     def accepts(cls, schema: Schema) -> bool:

@@ -18,7 +18,7 @@ b. **Fine-tuning** (``finetune_blocks > 0``). The same pass keeps the activation
 
 The pruner sees one epoch count across both stages. The artifact is JSON plus ``efficientnet.safetensors`` holding
 the head and, when fine-tuned, the tuned blocks; the frozen part is the verified ImageNet weight file, named with its
-sha256 in the JSON (:func:`~accelml.models._torch.pretrained.verify_backbone`). Nothing is ever unpickled.
+sha256 in the JSON (:func:`~accelml.features.pretrained.verify_backbone`). Nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class EfficientNetModel(Model):
         import torch
 
         from accelml.models._torch import torch_device, torch_threads
-        from accelml.models._torch.pretrained import backbone_record, load_backbone
+        from accelml.features.pretrained import backbone_record, load_backbone
 
         X, y = _images(X), np.asarray(y).astype(np.int64)
         self._start_fit(X, y)
@@ -142,7 +142,7 @@ class EfficientNetModel(Model):
         import torch
 
         from accelml.models._torch import autocast_dtype
-        from accelml.models._torch.pretrained import FEATURES, N_BLOCKS, prepare, top, trunk
+        from accelml.features.pretrained import FEATURES, N_BLOCKS, prepare, top, trunk
 
         X_val = _images(val[0]) if val is not None else X[:0]
         y_val = np.asarray(val[1]).astype(np.int64) if val is not None else y[:0]
@@ -282,7 +282,7 @@ class EfficientNetModel(Model):
         import torch
 
         from accelml.models._torch import autocast_dtype
-        from accelml.models._torch.pretrained import prepare, trunk
+        from accelml.features.pretrained import prepare, trunk
 
         rows, out = data["train_rows"], data["h_train"].clone()
         if data["seconds_per_image"] * len(rows) > 0.5 * deadline.remaining():
@@ -323,7 +323,7 @@ class EfficientNetModel(Model):
         import torch
 
         from accelml.models._torch import autocast_dtype, torch_device, torch_threads
-        from accelml.models._torch.pretrained import pooled, prepare
+        from accelml.features.pretrained import pooled, prepare
 
         X = _images(X)
         cache = getattr(self, "_val_cache", None)
@@ -393,7 +393,7 @@ class EfficientNetModel(Model):
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
         from safetensors.torch import load_file
 
-        from accelml.models._torch.pretrained import load_backbone, verify_backbone
+        from accelml.features.pretrained import load_backbone, verify_backbone
 
         verify_backbone(meta["backbone"])
         self.backbone_, self.resolution_ = meta["backbone"], int(meta["resolution"])
@@ -422,7 +422,7 @@ def _images(X: Any) -> np.ndarray:
 
 
 def _resolution(value: Any, stored: int) -> int:
-    from accelml.models._torch.pretrained import auto_resolution
+    from accelml.features.pretrained import auto_resolution
 
     return auto_resolution(int(stored)) if value in (None, "auto") else int(value)
 
@@ -449,7 +449,7 @@ def _network(backbone: Any, n_out: int, dropout: float) -> Any:
     containers, so that the state dict's names are plain."""
     from torch import nn
 
-    from accelml.models._torch.pretrained import FEATURES
+    from accelml.features.pretrained import FEATURES
 
     return nn.ModuleDict({"backbone": backbone, "head": nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURES, n_out))})
 
@@ -493,7 +493,7 @@ def _take(X: np.ndarray, X_val: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def _saved_keys(state: dict[str, Any], finetuned: int) -> list[str]:
     """The state's names that a model's file holds: the head, and the blocks it fine-tuned with the head convolution."""
-    from accelml.models._torch.pretrained import N_BLOCKS
+    from accelml.features.pretrained import N_BLOCKS
 
     tuned = tuple(f"backbone._blocks.{i}." for i in range(N_BLOCKS - finetuned, N_BLOCKS)) if finetuned else ()
     tuned += ("backbone._conv_head.", "backbone._bn1.") if finetuned else ()

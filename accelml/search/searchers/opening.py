@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 
+from accelml.features import INPUTS
 from accelml.models import MODELS
 from accelml.search.executors.base import TrialOutcome
 from accelml.search.portfolio import load_portfolio
@@ -29,11 +30,20 @@ def opening_order(keys: Iterable[str]) -> list[str]:
 def opening_specs(models: list[str]) -> Iterator[TrialSpec]:
     """A cheap baseline (a model within seconds), the portfolio in its order, then each family's default configuration
     not already tried: first the families the portfolio has not tried at all (a new kind of model adds more to the
-    ensemble than another setting of a known one), then the others."""
-    if "lgbm" in models:
-        yield BASELINE
+    ensemble than another setting of a known one), then the others.
+
+    Families whose input opens first (``opens_first`` on the featurizer: the image networks and the pretrained image
+    features) come before all of that, each with its default: on images the tables' baseline and portfolio would
+    spend the budget on thumbnails' pixels before a network had started."""
     trial_id = 1
     tried: set[tuple[str, str]] = set()
+    for key in opening_order(models):
+        if getattr(INPUTS[MODELS[key].preprocessing], "opens_first", False):
+            yield TrialSpec(trial_id, key, {}, "default")
+            tried.add((key, "{}"))
+            trial_id += 1
+    if "lgbm" in models:
+        yield BASELINE
     for key, params in load_portfolio():
         if key in models:
             yield TrialSpec(trial_id, key, params, "portfolio" if params else "default")

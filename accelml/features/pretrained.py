@@ -224,7 +224,7 @@ def embed(backbone: Any, images_uint8: np.ndarray, size: int, batch_size: int = 
     """
     import torch
 
-    from accelml.models._torch import autocast_dtype, torch_threads
+    from accelml._device import autocast_dtype, torch_threads
 
     n = len(images_uint8)
     out = np.empty((n, FEATURES), dtype=np.float32)
