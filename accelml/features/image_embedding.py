@@ -50,6 +50,16 @@ class ImageEmbedding:
     def __init__(self, kind: str, schema: Schema, seed: int = 0) -> None:
         self.kind, self.schema, self.seed = kind, schema, seed
 
+    @classmethod
+    def estimated_seconds(cls, n_rows: int) -> float:
+        """Seconds to embed ``n_rows`` images, less those whose features an efficientnet trial already computed (the
+        search does not start an input it could not finish: this one has no deadline)."""
+        from accelml._device import gpu_count
+        from accelml.features.pretrained import CPU_SECONDS_PER_IMAGE, cached_share
+
+        per_image = CPU_SECONDS_PER_IMAGE * (0.1 if gpu_count() else 1.0)
+        return n_rows * per_image * (1.0 - cached_share(n_rows))
+
     # ----------------------------------------------------------------- the featurizer contract
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> ImageEmbedding:
         """Learn each image column's layout (nothing from ``y``) and check the backbone."""

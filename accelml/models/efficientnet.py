@@ -142,7 +142,16 @@ class EfficientNetModel(Model):
         import torch
 
         from accelml.models._torch import autocast_dtype
-        from accelml.features.pretrained import FEATURES, N_BLOCKS, prepare, top, trunk
+        from accelml.features.pretrained import (
+            FEATURES,
+            N_BLOCKS,
+            cached_features,
+            image_digests,
+            prepare,
+            remember_features,
+            top,
+            trunk,
+        )
 
         X_val = _images(val[0]) if val is not None else X[:0]
         y_val = np.asarray(val[1]).astype(np.int64) if val is not None else y[:0]
@@ -160,10 +169,18 @@ class EfficientNetModel(Model):
                 if start and extract_by.expired():
                     break
                 rows = order[start : start + batch_size]
-                x = prepare(torch.from_numpy(_take(X, X_val, rows)).to(self.device_), self.resolution_)
+                images = _take(X, X_val, rows)
+                digests = image_digests(images)
+                known = cached_features(digests, self.resolution_)
+                if not blocks and all(f is not None for f in known):  # the embed input or another trial has them
+                    features[start : start + len(rows)] = np.stack(known)
+                    done = start + len(rows)
+                    continue
+                x = prepare(torch.from_numpy(images).to(self.device_), self.resolution_)
                 with torch.autocast(device_type=self.device_, dtype=amp, enabled=amp is not None):
                     h = trunk(backbone, x, cut)
                     features[start : start + len(rows)] = top(backbone, h, cut).float().cpu().numpy()
+                remember_features(digests, self.resolution_, features[start : start + len(rows)])
                 if blocks:
                     acts.append(h.to("cpu", torch.float16))
                 done = start + len(rows)

@@ -108,6 +108,9 @@ def test_the_backbone_gives_1280_pooled_features(backbone) -> None:
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
     colour = np.repeat(X, 3, axis=1)  # grey is the same image as colour with equal channels
     np.testing.assert_allclose(embed(backbone, colour, 96), features, rtol=1e-4, atol=1e-4)
+    # features computed once are remembered: an expired deadline still gives every row
+    np.testing.assert_allclose(embed(backbone, X, 96, batch_size=2, deadline=Deadline.after(0.0)), features)
+    pretrained.clear_feature_cache()
     assert embed(backbone, X, 96, batch_size=2, deadline=Deadline.after(0.0)).shape == (2, 1280)  # one batch
 
 
