@@ -125,9 +125,14 @@ def fit_pipeline(
                 d.schema.task, chosen.name, validation.describe())
     plan = _plan(config, folds)
     context = TrialContext(d.schema.task, chosen, seed=config.seed, n_jobs=plan.n_jobs)
+    models = available_models(list(config.models) if config.models else None, d.schema.task, d.schema)
+    if not models:
+        raise ConfigError(f"none of the families {', '.join(config.models or ())} can learn from this data (task "
+                          f"{d.schema.task}; an image family needs an image column, a table family a table column, "
+                          "and each its libraries); choose others, or leave models unset")
     trials = run_search(
         folds, context, deadline.child(reserve=plan.reserve + plan.stack_seconds),
-        models=available_models(list(config.models) if config.models else None, d.schema.task, d.schema),
+        models=models,
         max_trials=config.max_trials, progress=progress, issues=d.issues, store=store,
         previous=store.load() if store is not None and resume else (), workers=plan.workers,
     )

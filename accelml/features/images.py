@@ -26,7 +26,7 @@ from accelml.features.base import ColumnEncoder
 from accelml.schema.schema import ColumnRole, Schema
 
 __all__ = ["MAX_BYTES", "MAX_SIZE", "MIN_SIZE", "ImageInput", "ImagePixelEncoder", "image_columns", "load_images",
-           "square"]
+           "looks_like_photos", "square"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,16 @@ def learn_layout(values: pd.Series, max_size: int = MAX_SIZE) -> tuple[int, int]
     while size > MIN_SIZE and len(refs) * channels * size * size > MAX_BYTES:
         size = max(MIN_SIZE, int(size * 0.8))
     return size, channels
+
+
+def looks_like_photos(X: pd.DataFrame, schema: Schema) -> bool | None:
+    """Whether the first image column holds photo-like images (colour, or more than 32 pixels on the shorter side)
+    rather than small grey ones (digits, glyphs); None without an image column."""
+    columns = [c for c in image_columns(schema) if c in X.columns]
+    if not columns:
+        return None
+    size, channels = learn_layout(X[columns[0]])
+    return channels == 3 or size > 32
 
 
 class ImageInput:

@@ -80,6 +80,9 @@ class Model(BaseEstimator):
     # Whether training on all rows costs next to nothing (kNN stores the rows): the final model then refits such a
     # member on all rows by default, one model to predict with instead of one per fold.
     free_refit: ClassVar[bool] = False
+    # Whether it learns from pretrained features (ImageNet): on photos such a family opens the search, on small grey
+    # images (digits) it comes after the networks trained from scratch (see opening_specs).
+    pretrained: ClassVar[bool] = False
 
     def __init__(self, task: str = "binary", params: dict[str, Any] | None = None, n_jobs: int = 1, seed: int = 0):
         self.task = task

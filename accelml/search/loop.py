@@ -27,6 +27,7 @@ from accelml.search.context import TrialContext
 from accelml.search.evaluate import FittedTrial
 from accelml.search.executors import EXECUTORS, TrialExecutor, TrialOutcome, make_executor, plan_workers
 from accelml.search.folds import FoldCache
+from accelml.features.images import looks_like_photos
 from accelml.search.searchers import OpeningSearcher, Searcher, TPESearcher, opening_order, trial_cost
 from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult
@@ -138,7 +139,8 @@ class _Book:
         self.seconds: dict[str, float] = {}  # wall time of each family's last finished trial
 
     def searchers(self, models: list[str]) -> Iterator[Searcher]:
-        yield OpeningSearcher(models, done={t.result.spec.trial_id for t in self.trials})
+        yield OpeningSearcher(models, done={t.result.spec.trial_id for t in self.trials},
+                              photos=looks_like_photos(self.folds.X, self.folds.schema))
         timed = self.deadline.remaining() != float("inf")  # tuning costs are seconds with a time limit, else trials
         if not self.exhausted():
             yield TPESearcher(self.trials, rows=len(self.folds.y), n_folds=len(self.folds.splits), timed=timed,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import accelml
-from accelml.exceptions import ArtifactError
+from accelml.exceptions import ArtifactError, ConfigError
 from accelml.export.artifact import model_libraries
 from tests.conftest import make_table
 
@@ -47,12 +47,14 @@ def test_manifest_contents(fitted, tmp_path) -> None:
 
 
 def test_all_families_round_trip(tmp_path) -> None:
-    table = make_table("binary", n=200, seed=2)
-    for key in sorted(accelml.models.MODELS) if hasattr(accelml, "models") else []:
-        pass
     from accelml.models import MODELS
 
+    table = make_table("binary", n=200, seed=2)
     for key in sorted(MODELS):
+        if MODELS[key].preprocessing in ("image", "embed"):  # the image families' round trip: tests/automl
+            with pytest.raises(ConfigError, match="can learn from this data"):
+                accelml.AutoML(max_trials=1, time_limit=None, models=[key]).fit(table, target="y")
+            continue
         automl = accelml.AutoML(max_trials=2, time_limit=None, n_jobs=1, models=[key], n_splits=2).fit(table, target="y")
         loaded = accelml.load(automl.save(tmp_path / key))
         np.testing.assert_allclose(
