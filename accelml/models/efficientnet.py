@@ -348,6 +348,14 @@ class EfficientNetModel(Model):
         if cache is not None and len(cache[1]) == len(X) and cache[0] == _digest(X):
             return cache[1]
         device = "cuda" if self.device_ == "cuda" and torch_device() == "cuda" else "cpu"
+        if not self.finetuned_blocks_:  # the frozen backbone: pooled features remembered from training are reused
+            from accelml.features.pretrained import embed
+
+            features = embed(self.net_["backbone"], X, self.resolution_, _CHUNK, n_jobs=self.n_jobs, device=device)
+            with torch.no_grad():
+                out = self.net_["head"].to(device).eval()(torch.from_numpy(features).to(device)).float()
+            self.net_.to("cpu")
+            return torch.softmax(out, dim=1).cpu().numpy().astype(np.float64)
         amp = autocast_dtype(device)
         net = self.net_.to(device).eval()
         outs = []

@@ -25,7 +25,7 @@ def known_values(preprocessors: Iterable[Any]) -> dict[str, frozenset[str]]:
     """
     known: dict[str, set[str]] = {}
     for pre in preprocessors:
-        for column in pre.to_dict()["columns"]:
+        for column in pre.to_dict().get("columns", ()):  # an image input has no per-column state
             state = column["state"]
             if column["role"] == ColumnRole.CATEGORICAL.value:
                 values = state.get("categories") or (state.get("target") or {}).get("categories") or []

@@ -163,3 +163,22 @@ def test_the_command_line_fits_a_folder_and_predicts_one(folder: Path, tmp_path:
     truth = preds["path"].map(lambda p: Path(p).parent.name)
     assert (preds["label"] == truth).mean() > 0.8
     np.testing.assert_allclose(preds.filter(like="proba_").sum(axis=1), 1.0, atol=1e-6)
+
+
+SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "mnist_5000"
+
+
+@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="../shared/datasets is not beside the repository")
+def test_a_few_hundred_mnist_pngs_train_a_network(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    frame = pd.read_csv(next(SHARED_MNIST.glob("*.csv*")))
+    train = frame.groupby("label").head(30)  # 300 images, 30 of each digit
+    test = frame.drop(train.index).groupby("label").head(10)
+    root = tmp_path / "mnist"
+    for i, (label, pixels) in enumerate(zip(train["label"], train.drop(columns="label").to_numpy(), strict=True)):
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels.reshape(28, 28).astype(np.uint8)).save(root / str(label) / f"{i}.png")
+    automl = accelml.AutoML(time_limit=40, n_jobs=2, models=["cnn"], max_trials=1).fit(root)
+    assert automl.result_.extra["validation"]["scheme"] != "holdout"  # under 500 images: k-fold
+    images = test.drop(columns="label").to_numpy().reshape(-1, 28, 28).astype(np.uint8)
+    assert np.mean(automl.predict(images).astype(int) == test["label"].to_numpy()) > 0.7
