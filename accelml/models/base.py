@@ -83,6 +83,9 @@ class Model(BaseEstimator):
     # Whether it learns from pretrained features (ImageNet): on photos such a family opens the search, on small grey
     # images (digits) it comes after the networks trained from scratch (see opening_specs).
     pretrained: ClassVar[bool] = False
+    # Seconds to predict one row when that is not next to nothing (a pretrained network's forward pass): the search
+    # does not start a trial whose validation rows could not be predicted in the time left.
+    predict_seconds_per_row: ClassVar[float] = 0.0
 
     def __init__(self, task: str = "binary", params: dict[str, Any] | None = None, n_jobs: int = 1, seed: int = 0):
         self.task = task

@@ -19,15 +19,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from accelml._device import gpu_count
 from accelml.budget import Deadline
 from accelml.features import INPUTS
+from accelml.features.images import looks_like_photos
 from accelml.models import MODELS
 from accelml.schema import Schema
 from accelml.search.context import TrialContext
 from accelml.search.evaluate import FittedTrial
 from accelml.search.executors import EXECUTORS, TrialExecutor, TrialOutcome, make_executor, plan_workers
 from accelml.search.folds import FoldCache
-from accelml.features.images import looks_like_photos
 from accelml.search.searchers import OpeningSearcher, Searcher, TPESearcher, opening_order, trial_cost
 from accelml.search.store import TrialStore
 from accelml.search.trial import TrialResult
@@ -161,6 +162,8 @@ class _Book:
             need += self.seconds.get(key, 0.0)
         if key not in self.seconds:  # its first trial in this run: its libraries may not be imported where it runs
             need += cls.import_seconds
+        if cls.predict_seconds_per_row and gpu_count() == 0:  # the first fold's validation rows, predicted after it
+            need += cls.predict_seconds_per_row * len(self.folds.splits[0][1])
         return need <= self.deadline.remaining()
 
     def start(self, executor: TrialExecutor, spec: Any, prune: Any) -> None:
