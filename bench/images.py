@@ -34,8 +34,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-import compare  # noqa: E402  (bench/compare.py: peers in their own environments)
-import run_bench  # noqa: E402
+import compare
+import run_bench
 
 DATASET = run_bench.DATASETS_DIR / "mnist_5000"
 CACHE = BENCH / ".cache" / "images"
@@ -176,8 +176,8 @@ def transfer(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from accelml.models._torch import torch_threads
     from accelml.features.pretrained import embed, load_backbone
+    from accelml.models._torch import torch_threads
 
     train, test = pd.read_parquet(meta["train_path"]), pd.read_parquet(meta["test_path"])
     small, _ = train_test_split(train, train_size=1000, stratify=train["label"], random_state=args.seed)
@@ -202,9 +202,9 @@ def service_latency(meta: dict[str, Any], limit: float, args: argparse.Namespace
     """One PNG through POST /predict (multipart) of a model fitted here, median of 50 requests."""
     import tempfile
 
-    import accelml
     from fastapi.testclient import TestClient
 
+    import accelml
     from accelml.serve import create_app
 
     automl = accelml.AutoML(time_limit=limit, n_jobs=args.jobs, seed=args.seed).fit(meta["train"])

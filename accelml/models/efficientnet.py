@@ -104,8 +104,8 @@ class EfficientNetModel(Model):
         after each epoch of either stage; ``device``: ``"cuda"`` or ``"cpu"`` (None: a CUDA GPU when there is one)."""
         import torch
 
-        from accelml.models._torch import torch_device, torch_threads
         from accelml.features.pretrained import backbone_record, load_backbone
+        from accelml.models._torch import torch_device, torch_threads
 
         X, y = _images(X), np.asarray(y).astype(np.int64)
         self._start_fit(X, y)
@@ -145,7 +145,6 @@ class EfficientNetModel(Model):
         validation images, in an order interleaving both, until the deadline leaves only the head's share."""
         import torch
 
-        from accelml.models._torch import autocast_dtype
         from accelml.features.pretrained import (
             FEATURES,
             N_BLOCKS,
@@ -156,6 +155,7 @@ class EfficientNetModel(Model):
             top,
             trunk,
         )
+        from accelml.models._torch import autocast_dtype
 
         X_val = _images(val[0]) if val is not None else X[:0]
         y_val = np.asarray(val[1]).astype(np.int64) if val is not None else y[:0]
@@ -305,8 +305,8 @@ class EfficientNetModel(Model):
         deadline leaves no time for)."""
         import torch
 
-        from accelml.models._torch import autocast_dtype
         from accelml.features.pretrained import prepare, trunk
+        from accelml.models._torch import autocast_dtype
 
         rows, out = data["train_rows"], data["h_train"].clone()
         if data["seconds_per_image"] * len(rows) > 0.5 * deadline.remaining():
@@ -346,8 +346,8 @@ class EfficientNetModel(Model):
     def _predict_raw(self, X):
         import torch
 
-        from accelml.models._torch import autocast_dtype, torch_device, torch_threads
         from accelml.features.pretrained import pooled, prepare
+        from accelml.models._torch import autocast_dtype, torch_device, torch_threads
 
         X = _images(X)
         cache = getattr(self, "_val_cache", None)

@@ -16,7 +16,7 @@ from accelml.exceptions import DataError
 from accelml.schema import ColumnRole
 
 pytest.importorskip("PIL")
-from PIL import Image  # noqa: E402
+from PIL import Image
 
 SHARED_DIGITS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "digits_8x8"
 QUICK = {"time_limit": 20, "n_jobs": 1, "models": ["linear"], "n_splits": 2, "max_trials": 2}
