@@ -94,20 +94,20 @@ def checked_images(frame: pd.DataFrame, *, base: Path | None = None, exclude: Se
     memory as references (``hold``; else the checked arrays stay in the cells). New data to predict is checked with
     ``max_bad_fraction=0`` (no row is dropped) and ``hold=False``."""
     from accelml.data.images import check_image_column
-    from accelml.schema.infer import infer_role
-    from accelml.schema.schema import ColumnRole
+    from accelml.schema.infer import looks_like_images
 
     for name in frame.columns:
         if name in exclude or not (frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name].dtype)):
             continue
-        values = frame[name].dropna()
-        if len(values) and all(is_array_ref(v) for v in values):
+        head = frame[name].dropna().head(20)  # a cheap look first: most string columns are not images
+        if len(head) and all(is_array_ref(v) for v in head):
             continue  # images held in memory, checked when they were registered
-        if len(values) and all(isinstance(v, np.ndarray) for v in values.head(20)):
+        if len(head) and all(isinstance(v, np.ndarray) for v in head):
             frame = check_image_column(frame, name, name="data", max_bad_fraction=max_bad_fraction).frame
             if hold:
                 frame[name] = register_arrays(frame[name].tolist())
-        elif infer_role(frame[name]) is ColumnRole.IMAGE:
+        elif len(head) and looks_like_images(head.astype(str)) \
+                and looks_like_images(frame[name].dropna().astype(str)):
             frame = check_image_column(frame, name, base=base, name="data", max_bad_fraction=max_bad_fraction).frame
     return frame
 

@@ -21,7 +21,7 @@ from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
 from accelml.tasks import TASKS, get_task, infer_task
 from accelml.tasks.base import is_integer_valued, is_string_like
 
-__all__ = ["infer_role", "infer_schema", "infer_task"]
+__all__ = ["infer_role", "infer_schema", "infer_task", "looks_like_images"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def infer_role(s: pd.Series) -> ColumnRole:
     if not is_string_like(s):
         return ColumnRole.CATEGORICAL  # periods, intervals, ...: treat levels as categories
     strings = values.astype(str)
-    if _looks_like_images(strings):
+    if looks_like_images(strings):
         return ColumnRole.IMAGE
     if _looks_like_datetime(strings):
         return ColumnRole.DATETIME
@@ -239,7 +239,7 @@ def _looks_like_datetime(strings: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= 0.9)
 
 
-def _looks_like_images(strings: pd.Series) -> bool:
+def looks_like_images(strings: pd.Series) -> bool:
     """Paths of image files (by extension) or in-memory image references, in at least 90 % of a sample."""
     from accelml.data.images import IMAGE_EXTENSIONS
     from accelml.data.memory import PREFIX
