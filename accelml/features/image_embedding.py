@@ -51,7 +51,7 @@ class ImageEmbedding:
         self.kind, self.schema, self.seed = kind, schema, seed
 
     @classmethod
-    def estimated_seconds(cls, n_rows: int) -> float:
+    def estimated_seconds(cls, n_rows: int, **_: Any) -> float:
         """Seconds to embed ``n_rows`` images, less those whose features an efficientnet trial already computed (the
         search does not start an input it could not finish: this one has no deadline)."""
         from accelml._device import gpu_count

@@ -22,7 +22,7 @@ Example:
     >>> make_input("images", schema)
     Traceback (most recent call last):
     ...
-    accelml.exceptions.ConfigError: unknown input 'images'; did you mean 'image'? Valid: dense, embed, image, tree
+    accelml.exceptions.ConfigError: unknown input 'images'; did you mean 'image'? Valid: dense, embed, image, sentence, text, tree
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ INPUTS = Registry(
         "dense": "accelml.features.preprocessor:Preprocessor",  # imputed, encoded, scaled: linear, kNN, networks
         "embed": "accelml.features.image_embedding:ImageEmbedding",  # pretrained image features (EfficientNet-Lite0)
         "image": "accelml.features.images:ImageInput",  # uint8 pixels (n, channels, size, size): image networks
+        "sentence": "accelml.features.text_embedding:SentenceEmbedding",  # sentence-encoder vectors + other columns
+        "text": "accelml.features.text_input:TextInput",  # the cleaned texts: TF-IDF families, the fine-tuned encoder
         "tree": "accelml.features.preprocessor:Preprocessor",  # native categories and missing values: tree ensembles
     },
 )

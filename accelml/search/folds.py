@@ -116,7 +116,7 @@ class FoldCache:
             return 0.0
         estimate = getattr(INPUTS[kind], "estimated_seconds", None)  # a pretrained encoder knows its own pace
         if estimate is not None and kind not in self._whole:
-            return float(estimate(len(self.X)))
+            return float(estimate(len(self.X), X=self.X, schema=self.schema))
         missing = sum((k, kind) not in self._cache for k in range(len(self.splits)))
         return missing * fold_build_seconds(kind, self.build_seconds)
 

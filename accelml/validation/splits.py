@@ -75,9 +75,10 @@ def n_repeats_for(n_rows: int, n_splits: int, *, n_classes: int = 1, time_limit:
 
 
 
-def shuffled_splits(y: np.ndarray, *, k: int, stratify: bool, seed: int, n_repeats: int = 1) -> list[Split]:
+def shuffled_splits(y: np.ndarray, *, k: int, stratify: bool, seed: int, n_repeats: int = 1,
+                    holdout_rows: int = 50_000) -> list[Split]:
     """Seeded k-fold (stratified when asked), repeated ``n_repeats`` times with fresh shuffles, or, for ``k == 1``,
-    one holdout of 20 % of the rows (at most 50,000).
+    one holdout of 20 % of the rows (at most ``holdout_rows``).
 
     Repeats follow one another: splits ``r*k .. r*k+k-1`` are repeat ``r``, each a partition of the rows.
 
@@ -89,7 +90,7 @@ def shuffled_splits(y: np.ndarray, *, k: int, stratify: bool, seed: int, n_repea
 
     index = np.arange(len(y))
     if k == 1:
-        val_size = min(0.2, 50_000 / len(y))
+        val_size = min(0.2, holdout_rows / len(y))
         train, val = train_test_split(index, test_size=val_size, random_state=seed, stratify=y if stratify else None)
         return [(np.sort(train), np.sort(val))]
     splits: list[Split] = []

@@ -113,11 +113,13 @@ def make_validation(
     groups: np.ndarray | None = None,
     times: np.ndarray | None = None,
     column: str | None = None,
+    holdout_rows: int = 50_000,
 ) -> Validation:
     """The validation a run gets: time-ordered folds when ``times`` are given (a TIME column), grouped k-fold when
     ``groups`` are, else seeded k-fold (stratified for classification), repeated ``n_repeats`` times with fresh
     shuffles (chosen by :func:`~accelml.validation.splits.n_repeats_for` when None), or one 80/20 holdout for large
-    data or tight budgets. The number of folds is ``n_splits`` or :func:`~accelml.validation.splits.n_splits_for`.
+    data or tight budgets (at most ``holdout_rows`` validation rows: fewer where predicting a row is costly, as for
+    a pretrained network). The number of folds is ``n_splits`` or :func:`~accelml.validation.splits.n_splits_for`.
 
     >>> y = np.array([0, 1] * 300)
     >>> make_validation(y, "binary", seed=0, time_limit=60).describe()
@@ -134,7 +136,8 @@ def make_validation(
         splits = grouped_splits(y, groups, k=k, stratify=stratify, seed=seed, column=column or "groups")
         return Validation(splits, y, "grouped" if len(splits) > 1 else "holdout", 1, column)
     if k == 1:
-        return Validation(shuffled_splits(y, k=1, stratify=stratify, seed=seed), y, "holdout")
+        return Validation(shuffled_splits(y, k=1, stratify=stratify, seed=seed, holdout_rows=holdout_rows), y,
+                          "holdout")
     if n_repeats is None:
         n_repeats = n_repeats_for(len(y), k, n_classes=n_classes, time_limit=time_limit) if n_splits is None else 1
     splits = shuffled_splits(y, k=k, stratify=stratify, seed=seed, n_repeats=n_repeats)
