@@ -226,6 +226,12 @@ class AutoML(BaseEstimator):
 
         return explain(self, data, **options)
 
+    def explain_text(self, row: Any, column: str | None = None, **options: Any) -> Any:
+        """Each word's effect on one row's prediction, by occlusion (see :func:`accelml.explain.explain_text`)."""
+        from accelml.explain import explain_text
+
+        return explain_text(self, row, column, **options)
+
     def report(self, path: str | Path, *, test_data: Any = None, force: bool = False) -> Path:
         """Write the self-contained HTML report (see :func:`accelml.report.write_report`)."""
         from accelml.report import write_report

@@ -116,6 +116,8 @@ img.chart{max-width:100%;height:auto;display:block;border:1px solid #eceef3;bord
 figure.thumb{margin:0;width:96px;font-size:11px;line-height:1.25;color:#5b6475;text-align:center}
 img.thumb{width:96px;height:96px;display:block;image-rendering:pixelated;border:1px solid #eceef3;border-radius:3px}
 .bar{height:12px;background:#3557b7;border-radius:2px;margin-top:4px}
+.term-tables{display:flex;flex-wrap:wrap;gap:4px 28px;align-items:flex-start}
+.wrap td{overflow-wrap:anywhere}
 footer{color:#5b6475;font-size:12px;text-align:center;padding:8px}
 @media print{nav{display:none}section{break-inside:avoid}}
 """

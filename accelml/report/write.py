@@ -24,16 +24,19 @@ from accelml.report.page import render_page
 from accelml.report.performance import performance_section
 from accelml.report.saliency import saliency_section
 from accelml.report.search import search_section
+from accelml.report.text import text_errors_section, text_section
 
 __all__ = ["SECTIONS", "write_report"]
 
 logger = logging.getLogger(__name__)
 
 # The report, top to bottom: each entry renders one <section> from the shared context, or None where it does not
-# apply (the image sections for a model of tables; importance and dependence for a model that reads only images).
+# apply (the image and text sections for a model of tables; importance and dependence for a model that reads only
+# images).
 SECTIONS = (
     data_section,
     examples_section,
+    text_section,
     choices_section,
     leaderboard_section,
     search_section,
@@ -42,6 +45,7 @@ SECTIONS = (
     dependence_section,
     performance_section,
     errors_section,
+    text_errors_section,
     saliency_section,
 )
 # Explanations in a report favour speed: 1,000 rows and 3 shuffles rank features as well as the defaults do.
@@ -85,7 +89,9 @@ def write_report(automl: Any, path: str | Path, *, test_data: Any = None, force:
     else on the out-of-fold training sample, labelled as such. A model that reads images adds examples of each class
     with the class balance, the learning curves and architecture of its network trials, precision and recall of each
     class with the most confident mistakes, and occlusion saliency of a few images; when it reads nothing but images,
-    importance and partial dependence are left out.
+    importance and partial dependence are left out. A model that reads texts adds the length of its texts by class,
+    the n-grams its TF-IDF linear members weigh most for each class, and precision and recall of each class with the
+    training texts predicted wrong most confidently.
 
     Args:
         automl: A fitted or loaded :class:`accelml.AutoML`.
