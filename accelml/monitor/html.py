@@ -1,5 +1,6 @@
 """The drift report as one self-contained HTML ``<section>``: a status summary, the per-column table and, per image
-column, its measures one by one with the mean thumbnails of training and new images (inline PNG, no file)."""
+column, its measures one by one with the mean thumbnails of training and new images (inline PNG, no file); per text
+column, its length, vocabulary, language and sentence-vector measures."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ def drift_section(report: DriftReport) -> str:
     head = ("<tr><th>column</th><th>role</th><th>PSI</th><th>p-value</th><th>missing (train)</th>"
             "<th>missing (new)</th><th>unseen</th><th>type errors</th><th>status</th></tr>")
     images = "".join(_image_part(name, detail, report) for name, detail in report.images.items())
+    texts = "".join(_text_part(name, detail, report) for name, detail in report.texts.items())
     return (
         f'<section class="accelml-drift"><style>{_STYLE}</style>'
         f"<h2>Data drift {_badge(report.status)}</h2>"
@@ -70,7 +72,7 @@ def drift_section(report: DriftReport) -> str:
         f"(PSI warning at {report.thresholds.psi_warning}, drift at {report.thresholds.psi_drift}).</p>"
         f"<ul>{''.join(items)}</ul>"
         f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-        f"{images}"
+        f"{images}{texts}"
         "</section>"
     )
 
@@ -116,4 +118,40 @@ def _image_part(name: str, detail: dict[str, Any], report: DriftReport) -> str:
         + _thumbnail(detail.get("mean_thumbnail_train"), "mean training image")
         + _thumbnail(detail.get("mean_thumbnail_new"), "mean new image")
         + f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
+    )
+
+
+_TEXT_MEASURES = {
+    "length": ("length (characters, mean)", "{:,.0f}", "{:.3f}"),  # its change is its PSI: none of its own
+    "oov_rate": ("out-of-vocabulary words", "{:.1%}", "{:+.1%}"),
+    "english_share": ("common English words", "{:.1%}", "{:+.0%}"),
+    "embedding": ("sentence vector (cosine distance of means)", "{:.3f}", "{:.3f}"),
+}
+
+
+def _text_part(name: str, detail: dict[str, Any], report: DriftReport) -> str:
+    """One text column: one row per measure, with what its change means."""
+    limits = report.thresholds
+    rows = []
+    for m in detail["measures"]:
+        label, value, change = _TEXT_MEASURES.get(m["measure"], (m["measure"], "{:.4g}", "{:.3g}"))
+        rows.append(
+            "<tr>"
+            f'<td class="text">{escape(label)}</td><td>{_number(m["train"], value)}</td>'
+            f"<td>{_number(m['new'], value)}</td><td>{_number(m['psi'])}</td>"
+            f"<td>{_number(m['p_value'], '{:.3g}')}</td><td>{_number(m['change'], change)}</td>"
+            f"<td>{_badge(str(m['status']))}</td>"
+            "</tr>"
+        )
+    head = ("<tr><th>measure</th><th>train</th><th>new</th><th>PSI</th><th>p-value</th><th>change</th>"
+            "<th>status</th></tr>")
+    return (
+        f"<h3>Text column {escape(name)}</h3>"
+        f"<p>{detail['n_rows']:,} new texts. Out-of-vocabulary words are words of new texts outside the training "
+        "vocabulary; its train value is the rate texts like the training ones show, and its change the points above "
+        f"it (warning at {limits.oov_warning:.0%}, drift at {limits.oov_drift:.0%}). The English share changes "
+        f"relative to training's (warning at {limits.language_warning:.0%}, drift at {limits.language_drift:.0%}). "
+        "The sentence vector's change is the shift of the mean vector, net of sampling noise, in units of the "
+        f"texts' spread (warning at {limits.text_embedding_warning}, drift at {limits.text_embedding_drift}).</p>"
+        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
     )

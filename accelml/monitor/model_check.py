@@ -10,7 +10,7 @@ import pandas as pd
 
 from accelml.exceptions import DataError
 from accelml.monitor.drift import check_drift
-from accelml.monitor.profile import model_profile
+from accelml.monitor.profile import model_profile, with_text_embeddings
 from accelml.monitor.report import DriftReport
 from accelml.monitor.thresholds import DriftThresholds
 
@@ -30,7 +30,9 @@ def check_model_drift(
     label column, the model's metric on the new rows against its validation score.
 
     Values that do not parse as their column's type are counted as schema breaks and predicted as missing; when a
-    feature column is absent altogether the model cannot predict, so the report has no prediction drift.
+    feature column is absent altogether the model cannot predict, so the report has no prediction drift. A text
+    column whose stored profile has no mean sentence vector (the fit would have overrun its limit computing it) gets
+    one from the model's training sample here, when a sentence encoder is installed.
 
     Args:
         automl: A fitted :class:`accelml.AutoML` (or its ``result_``).
@@ -60,7 +62,7 @@ def check_model_drift(
         features = coerce_training_frame(new_frame[[c.name for c in schema.features]], schema)
         predictions = result.ensemble.predict(features)
     report = check_drift(
-        model_profile(result),
+        with_text_embeddings(model_profile(result), result.sample),
         new_frame,
         schema,
         predictions=predictions,

@@ -14,20 +14,23 @@ import pandas as pd
 from accelml.exceptions import DataError
 from accelml.monitor.images import image_summary
 from accelml.monitor.stats import category_summary, numeric_summary
+from accelml.monitor.texts import EMBED_ROWS, FIT_EMBED_SECONDS, embedding_baseline, sample_texts, text_summary
 from accelml.monitor.values import column_kind, column_values
 from accelml.schema.schema import Schema
 
-__all__ = ["PROFILE_FORMAT", "build_profile", "model_profile", "prediction_summary"]
+__all__ = ["PROFILE_FORMAT", "build_profile", "model_profile", "prediction_summary", "with_text_embeddings"]
 
 PROFILE_FORMAT = "accelml.profile/1"
 
 
-def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray | None = None) -> dict[str, Any]:
+def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray | None = None, *,
+                  embed_seconds: float | None = FIT_EMBED_SECONDS) -> dict[str, Any]:
     """Summarise every feature column of ``frame`` and, when given, the model's ``predictions`` on it.
 
     Numeric and datetime columns (as seconds since 1970) get 10 quantile bins with their fractions, missing rate, mean
     and standard deviation; categorical and boolean columns the fractions of their 50 most frequent categories, an
-    'other' share and the missing rate; text columns the same as numbers, of their length; image columns the
+    'other' share and the missing rate; text columns the same as numbers, of their length, and under ``text`` their
+    vocabulary, English share and mean sentence vector (see :mod:`accelml.monitor.texts`); image columns the
     distributions of their images' height, width, channels, brightness and contrast, and an embedding summary (see
     :mod:`accelml.monitor.images`; up to 1,000 images, a seeded sample beyond that).
 
@@ -36,6 +39,8 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
         schema: The model's schema; only its feature columns present in ``frame`` are profiled.
         predictions: The model's output on these rows, or on those of them it has out-of-fold output for:
             probabilities ``(m, K)`` or values ``(m,)``; only its distribution is kept.
+        embed_seconds: Seconds a text column's mean sentence vector may cost (its encoder's estimate; ``None``: any);
+            a dearer one is left out, with the reason (see :func:`~accelml.monitor.texts.text_summary`).
 
     Returns:
         A JSON-able dict with ``format``, ``n_rows``, ``task``, ``columns`` (name → summary) and ``prediction``.
@@ -61,6 +66,8 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
         values = column_values(frame[spec.name], spec.role)
         summary = category_summary(values) if kind == "categorical" else numeric_summary(values)
         columns[spec.name] = {"role": spec.role.value, "kind": kind, **summary}
+        if kind == "text":
+            columns[spec.name]["text"] = text_summary(frame[spec.name], embed_seconds=embed_seconds)
     return {
         "format": PROFILE_FORMAT,
         "n_rows": len(frame),
@@ -110,3 +117,28 @@ def model_profile(result: Any) -> dict[str, Any]:
             "refit it with this version of accelml"
         )
     return build_profile(result.sample, result.schema, result.sample_oof)
+
+
+def with_text_embeddings(profile: dict[str, Any], sample: pd.DataFrame | None) -> dict[str, Any]:
+    """``profile`` with the mean sentence vector of each text column that lacks one computed from ``sample`` (the
+    model's training sample), when a sentence encoder is installed; the profile itself is not changed.
+
+    A fit leaves the vector out when computing it would have overrun its time limit (see
+    :func:`~accelml.monitor.texts.text_summary`); checking new data pays for it instead.
+    """
+    from accelml.features.text_encoders import available_encoders
+
+    columns = profile.get("columns", {})
+    lacking = [name for name, summary in columns.items()
+               if summary.get("text") and not summary["text"].get("embedding")]
+    if not lacking or sample is None or not available_encoders():
+        return profile
+
+    columns = dict(columns)
+    for name in lacking:
+        if name not in sample.columns:
+            continue
+        baseline, note = embedding_baseline(sample_texts(sample[name], EMBED_ROWS))
+        text = {**columns[name]["text"], "embedding": baseline, "embedding_note": note}
+        columns[name] = {**columns[name], "text": text}
+    return {**profile, "columns": columns}

@@ -48,6 +48,10 @@ class DriftReport:
         images: Per image column, what its row in ``columns`` sums up: one row per measure (height, width,
             channels, brightness, contrast, embedding) with training and new means, PSI, p-value and status, the
             images looked at, and the mean 8x8 thumbnails of training and new images.
+        texts: Per text column, what its row in ``columns`` sums up: one row per measure (``length``, ``oov_rate``,
+            ``english_share``, ``embedding`` when a sentence encoder could measure it) with its training and new
+            values, PSI and p-value (length), change (points of out-of-vocabulary rate above the expected one,
+            relative change of the English share, shift of the mean sentence vector) and status, and notes.
     """
 
     status: str
@@ -59,6 +63,7 @@ class DriftReport:
     thresholds: DriftThresholds = field(default_factory=DriftThresholds)
     notes: list[str] = field(default_factory=list)
     images: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, Any] = field(default_factory=dict)
 
     def columns_with(self, status: str) -> list[str]:
         """Names of the columns whose status is ``status``, worst PSI first."""
@@ -101,6 +106,7 @@ class DriftReport:
                 "thresholds": self.thresholds.to_dict(),
                 "notes": self.notes,
                 "images": self.images,
+                "texts": self.texts,
             }
         )
 

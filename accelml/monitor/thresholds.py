@@ -29,6 +29,16 @@ class DriftThresholds:
         embedding_warning: Shift of an image column's mean embedding (root-mean-square over its dimensions, in
             training standard deviations, net of sampling noise) that is a warning.
         embedding_drift: Shift that is drift.
+        oov_warning: Rise of a text column's out-of-vocabulary rate (share of new words not among the training
+            vocabulary) above the rate texts like the training ones show (absolute, 0.05 = five points) that is a
+            warning.
+        oov_drift: Rise that is drift.
+        language_warning: Change of a text column's share of common English words, relative to training's (at least
+            0.12), that is a warning.
+        language_drift: Change that is drift.
+        text_embedding_warning: Shift of a text column's mean sentence vector (net of sampling noise, in units of
+            the texts' spread around it) that is a warning.
+        text_embedding_drift: Shift that is drift.
     """
 
     psi_warning: float = 0.1
@@ -41,6 +51,12 @@ class DriftThresholds:
     min_rows: int = 100
     embedding_warning: float = 0.25
     embedding_drift: float = 0.5
+    oov_warning: float = 0.05
+    oov_drift: float = 0.15
+    language_warning: float = 0.25
+    language_drift: float = 0.5
+    text_embedding_warning: float = 0.1
+    text_embedding_drift: float = 0.25
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,7 +70,7 @@ def resolve_thresholds(thresholds: DriftThresholds | Mapping[str, Any] | None) -
     >>> resolve_thresholds({"psi": 1})
     Traceback (most recent call last):
     ...
-    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, p_value, missing_warning, unseen_warning, metric_warning, metric_drift, min_rows, embedding_warning, embedding_drift
+    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, p_value, missing_warning, unseen_warning, metric_warning, metric_drift, min_rows, embedding_warning, embedding_drift, oov_warning, oov_drift, language_warning, language_drift, text_embedding_warning, text_embedding_drift
     """
     if thresholds is None:
         return DriftThresholds()

@@ -2,20 +2,29 @@
 
 :func:`check_data` drops rows it cannot learn from (missing target, classes with a single row) and returns one
 :class:`DataIssue` per finding, each a plain sentence that names the column and what was done. Columns are never
-removed here: identifiers and constants are reported as dropped because the preprocessors skip non-feature roles.
+removed from the frame: identifiers and constants are reported as dropped because the preprocessors skip non-feature
+roles, and a text column without text (every value missing or blank, or one text in every row) is dropped the same
+way, by giving it the constant role in the schema (an error when it was the only feature).
+
+Text columns get the cleaning policy of :mod:`accelml.features.text_input` (control characters become spaces, texts
+are cut at :data:`~accelml.features.text_input.MAX_CHARS` characters), and the rows it changes are counted and
+reported; a column given the categorical role that reads as free text is reported with the role to give it instead.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from accelml.exceptions import DataError
-from accelml.schema.schema import ColumnRole, Schema
+from accelml.features.text_input import MAX_CHARS, clean_texts
+from accelml.schema.infer import infer_role
+from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
 from accelml.tasks import get_task
 
 __all__ = ["ISSUE_KINDS", "DataIssue", "check_data"]
@@ -32,6 +41,11 @@ ISSUE_KINDS = (
     "heavy_missing",
     "high_cardinality",
     "rare_class",
+    "empty_text",
+    "repeated_text",
+    "text_as_category",
+    "junk_text",
+    "long_text",
 )
 
 LEAK_SAMPLE_ROWS = 20_000
@@ -42,6 +56,11 @@ IMBALANCE_FRACTION = 0.1
 MIN_CLASS_ROWS = 2
 HEAVY_MISSING_FRACTION = 0.5
 HIGH_CARDINALITY = 100
+REPEATED_TEXT_FRACTION = 0.5  # one text in at least this share of the rows is reported (a placeholder?)
+_WORDY = (20, 3)  # mean characters and words from which a categorical column's values read as phrases
+# The characters that clean_texts replaces by spaces (its policy): control characters and U+FFFD, which undecodable
+# bytes become.
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _LEAK_BINS = 64
 _SEED = 0
 
@@ -87,7 +106,8 @@ def check_data(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[Dat
         columns are unchanged) and the list of issues found, in a fixed order of kinds.
 
     Raises:
-        DataError: The target column is absent, or has fewer than two distinct values once rows are dropped.
+        DataError: The target column is absent, or has fewer than two distinct values once rows are dropped, or the
+            only feature is a text column without text.
 
     Examples:
         >>> import pandas as pd
@@ -113,6 +133,7 @@ def check_data(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[Dat
             _require_two_values(df[target], target, f"after dropping classes with fewer than {MIN_CLASS_ROWS} rows")
 
     issues += _dropped_column_issues(schema, df)
+    issues += _text_issues(df, schema)
     issues += _duplicate_issues(df)
     issues += _leak_issues(df, schema)
     if classification:
@@ -223,17 +244,120 @@ def _column_quality_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
         if spec.role is ColumnRole.CATEGORICAL:
             n_unique = int(s.nunique())
             if n_unique > HIGH_CARDINALITY:
+                hint = ""
+                if not spec.user_role and _reads_as_phrases(s):  # a user's category is the text_as_category check
+                    hint = f"; if it holds free text, give it the text role (--role {spec.name}=text)"
                 issues.append(
                     DataIssue(
                         "high_cardinality",
                         "info",
                         f"categorical column {spec.name!r} has {n_unique} distinct values; values seen only a few "
-                        "times carry little signal",
+                        f"times carry little signal{hint}",
                         column=spec.name,
                         count=n_unique,
                     )
                 )
     return issues
+
+
+def _reads_as_phrases(s: pd.Series) -> bool:
+    """Whether a column's values are phrases of several words (on a seeded sample), not codes or names."""
+    values = s.dropna()
+    if not len(values):
+        return False
+    strings = values.sample(n=min(1000, len(values)), random_state=_SEED).astype(str)
+    return bool(strings.str.len().mean() >= _WORDY[0] and strings.str.count(r"\S+").mean() >= _WORDY[1])
+
+
+# --- text --------------------------------------------------------------------------------------------------------
+
+
+def _text_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
+    """Text columns: empty or single-text ones dropped (an error when nothing else is left), junk and overlong texts
+    counted; and categorical columns the user gave that hold free text."""
+    issues: list[DataIssue] = []
+    dropped = []
+    for spec in schema.features:
+        if spec.name not in df.columns:
+            continue
+        if spec.role is ColumnRole.TEXT:
+            found, useless = _text_column_issues(df[spec.name], spec.name)
+            issues += found
+            if useless:
+                dropped.append((spec, useless))
+        elif spec.role is ColumnRole.CATEGORICAL and spec.user_role and infer_role(df[spec.name]) is ColumnRole.TEXT:
+            issues.append(_text_as_category(df[spec.name], spec.name))
+    for spec, _ in dropped:
+        schema.columns[schema.columns.index(spec)] = _as_constant(spec)
+    if dropped and not schema.features:
+        spec, why = dropped[0]
+        raise DataError(f"text column {spec.name!r} {why}, and it is the only feature, so there is nothing to learn "
+                        "from; check that the data was read from the right file and give the column that holds the "
+                        "texts")
+    return issues
+
+
+def _as_constant(spec: ColumnSpec) -> ColumnSpec:
+    """The column as one without signal: not a feature, and not a role the user chose."""
+    return replace(spec, role=ColumnRole.CONSTANT, user_role=False)
+
+
+def _present_strings(s: pd.Series) -> pd.Series:
+    """The present values as text, bytes decoded as the cleaning decodes them (bad bytes as U+FFFD)."""
+    values = s.dropna()
+    return values.map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).astype(object)
+
+
+def _text_column_issues(s: pd.Series, name: str) -> tuple[list[DataIssue], str | None]:
+    """One text column's findings, and why it is useless when it is (no text, or one text in every row that has
+    one)."""
+    texts = pd.Series(clean_texts(s), dtype=object)
+    present = texts[texts != ""]
+    if present.empty:
+        why = f"has no text (all {len(s):,} values are missing or blank)"
+        return [DataIssue("empty_text", "warning", f"text column {name!r} {why}; it is not used as a feature",
+                          column=name, action="dropped_column", count=len(s))], why
+    counts = present.value_counts()
+    top, top_rows = str(counts.index[0]), int(counts.iloc[0])
+    shown = top if len(top) <= 40 else top[:37] + "..."
+    if len(counts) == 1:
+        where = "every row" if top_rows == len(s) else f"every row that has text ({top_rows:,} of {len(s):,})"
+        why = f"holds one text ({shown!r}) in {where}"
+        return [DataIssue("repeated_text", "warning", f"text column {name!r} {why}; it carries no signal and is not "
+                          "used as a feature", column=name, action="dropped_column", count=top_rows)], why
+    issues = []
+    if top_rows >= REPEATED_TEXT_FRACTION * len(s):
+        issues.append(DataIssue("repeated_text", "info",
+                                f"one text ({shown!r}) fills {top_rows / len(s):.0%} of text column {name!r} (a "
+                                "placeholder?); it is kept and read like any other text", column=name, count=top_rows))
+    strings = _present_strings(s)
+    junk = int(strings.str.contains(_JUNK).sum())
+    if junk:
+        issues.append(DataIssue("junk_text", "warning",
+                                f"{junk:,} value(s) of text column {name!r} hold control characters or undecodable "
+                                "bytes (binary junk?); those characters are read as spaces", column=name, count=junk))
+    lengths = strings.str.len()
+    long = int((lengths > MAX_CHARS).sum())
+    if long:
+        issues.append(DataIssue("long_text", "warning",
+                                f"{long:,} text(s) of column {name!r} are longer than {MAX_CHARS:,} characters (the "
+                                f"longest has {int(lengths.max()):,}); they are cut at {MAX_CHARS:,} characters",
+                                column=name, count=long))
+    return issues, None
+
+
+def _text_as_category(s: pd.Series, name: str) -> DataIssue:
+    strings = s.dropna().astype(str)
+    n_unique = int(strings.nunique())
+    return DataIssue(
+        "text_as_category",
+        "warning",
+        f"column {name!r} has role 'categorical' (set by you) but holds free text ({n_unique:,} distinct values of "
+        f"{strings.str.len().mean():.0f} characters on average), so nearly every value is its own category and "
+        f"teaches nothing: give it the text role (--role {name}=text, or roles={{{name!r}: 'text'}})",
+        column=name,
+        count=n_unique,
+    )
 
 
 def _duplicate_issues(df: pd.DataFrame) -> list[DataIssue]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, note, table_html
+from accelml.report.per_class import per_class_table
 from accelml.tasks import get_task
 
 __all__ = ["THUMB_SIZE", "errors_section", "examples_section", "load_or_none", "thumbnail_html", "thumbnail_uri"]
@@ -149,27 +150,12 @@ def _balance_table(rows: list[list[Any]]) -> str:
     return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
 
 
-def _per_class_table(ctx: ReportContext) -> str:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    ev, classes = ctx.evaluation, [str(c) for c in ctx.result.schema.classes]
-    predicted = ev.outputs.argmax(axis=1)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        ev.y, predicted, labels=list(range(len(classes))), zero_division=0)
-    rows = [[c, float(p), float(r), float(f), int(s)] for c, p, r, f, s in zip(classes, precision, recall, f1, support,
-                                                                                   strict=True)]
-    return ("<h3>Precision and recall of each class</h3>"
-            + table_html(rows, ["class", "precision", "recall", "F1", "images"], numeric=[1, 2, 3, 4], digits=3)
-            + note(f"On {ev.label}. Precision: of the images predicted as the class, the share that are; recall: of "
-                   "the images of the class, the share found. The confusion matrix is in the performance section."))
-
-
 def errors_section(ctx: ReportContext) -> Section | None:
     """Precision and recall of each class, and the training images the model got wrong most confidently."""
     result = ctx.result
     if ctx.image_column is None or not get_task(result.schema.task).classification:
         return None
-    body = _per_class_table(ctx) if ctx.evaluation is not None else ""
+    body = per_class_table(ctx.evaluation, result.schema.classes, "images") if ctx.evaluation is not None else ""
     body += "<h3>Most confident mistakes</h3>"
     if not _has_sample(ctx) or result.sample_oof is None:
         return Section("errors", "Errors by class", body + "<p>The model keeps no out-of-fold sample to look for "

@@ -36,6 +36,10 @@ _DATE_SEPARATOR = re.compile(
 _DATE_LIKE = re.compile(r"\d{4}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}")
 _DATE_SAMPLE = 500
 _TEXT_SAMPLE = 10_000
+# Phrases of several words take the text role when most rows hold their own, or when there are this many distinct
+# ones even if they repeat (support tickets, reviews copied across rows): as categories, most would be seen a few times
+# and teach nothing, while their words are shared.
+_TEXT_CARDINALITY = 1000
 _MIN_ID_ROWS = 20
 
 
@@ -252,7 +256,7 @@ def looks_like_images(strings: pd.Series) -> bool:
 
 
 def _looks_like_text(strings: pd.Series, n_unique: int) -> bool:
-    if n_unique <= 0.5 * len(strings):
+    if n_unique <= 0.5 * len(strings) and n_unique < _TEXT_CARDINALITY:
         return False
     sample = strings.sample(n=min(_TEXT_SAMPLE, len(strings)), random_state=0)
     mean_length = sample.str.len().mean()

@@ -41,6 +41,7 @@ def create_app(
     max_image_bytes: int = 10_000_000,
     max_image_pixels: int = 40_000_000,
     max_images: int = 64,
+    max_text_chars: int = 100_000,
 ) -> Any:
     """A FastAPI app that serves one model.
 
@@ -58,6 +59,8 @@ def create_app(
         max_image_pixels: Most pixels of one image, read from its header before decoding; more get 422.
         max_images: Most images per prediction request; more get 413. A request to a model that reads images may be
             as large as ``max_images`` base64-encoded images of ``max_image_bytes``, plus ``max_body_bytes``.
+        max_text_chars: Most characters of one text (a model that reads text); longer ones get 413 naming the column
+            and row. The default is the length training texts are cut at.
 
     Raises:
         AccelMLError: The ``serve`` extra is not installed (the message gives the install command).
@@ -87,7 +90,7 @@ def create_app(
     settings = ServiceSettings(max_body_bytes=max_body_bytes, max_rows=max_rows, log_rows=log_rows, window=window,
                                prediction_log=str(prediction_log) if prediction_log is not None else None,
                                max_image_bytes=max_image_bytes, max_image_pixels=max_image_pixels,
-                               max_images=max_images)
+                               max_images=max_images, max_text_chars=max_text_chars)
     automl, source, manifest = _load(model)
     service = ModelService(automl, settings, source=source, manifest=manifest)
 

@@ -63,7 +63,8 @@ def describe_model(service: Any) -> dict[str, Any]:
                                  "libraries": manifest.get("libraries")} if manifest else None,
             },
             "limits": {"max_body_bytes": settings.max_body_bytes, "max_rows": settings.max_rows,
-                       **(_image_limits(settings) if service.image_columns else {})},
+                       **(_image_limits(settings) if service.image_columns else {}),
+                       **({"max_text_chars": settings.max_text_chars} if service.text_columns else {})},
             "monitoring": {"window": settings.window, "prediction_log": settings.prediction_log,
                            "log_rows": settings.log_rows if settings.prediction_log else None},
         }

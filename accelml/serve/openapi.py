@@ -1,5 +1,6 @@
 """The prediction request as the model's schema defines it, so that ``/docs`` shows real columns and an example
-(and, for a model that reads images, the image uploads and base64 JSON it takes)."""
+(and, for a model that reads images, the image uploads and base64 JSON it takes; for one that reads text, the most
+characters of a text)."""
 
 from __future__ import annotations
 
@@ -52,11 +53,18 @@ def _example(schema: Schema, sample: pd.DataFrame | None) -> dict[str, Any]:
     return out
 
 
+def _field(role: ColumnRole, dtype: str, settings: ServiceSettings) -> dict[str, Any]:
+    """One column of a record: its JSON types, and for text the most characters (longer texts get 413)."""
+    if role is ColumnRole.TEXT:
+        return {"type": _JSON_TYPES[role], "maxLength": settings.max_text_chars,
+                "description": f"text of at most {settings.max_text_chars:,} characters (training dtype {dtype})"}
+    return {"type": _JSON_TYPES[role], "description": f"{role.value} (training dtype {dtype})"}
+
+
 def request_body_docs(schema: Schema, sample: pd.DataFrame | None, settings: ServiceSettings) -> dict[str, Any]:
     """The OpenAPI ``requestBody`` of ``POST /predict``: JSON records with the model's columns, or CSV text; for a
     model that reads images, also ``{"images": [...]}`` of base64-encoded files and multipart/form-data uploads."""
-    properties = {c.name: _IMAGE_FIELD if c.role is ColumnRole.IMAGE else
-                  {"type": _JSON_TYPES[c.role], "description": f"{c.role.value} (training dtype {c.dtype})"}
+    properties = {c.name: _IMAGE_FIELD if c.role is ColumnRole.IMAGE else _field(c.role, c.dtype, settings)
                   for c in schema.features}
     record = {"type": "object", "properties": properties, "required": [c.name for c in schema.features],
               "additionalProperties": True}
@@ -65,11 +73,15 @@ def request_body_docs(schema: Schema, sample: pd.DataFrame | None, settings: Ser
     proba = {"type": "boolean", "default": False,
              "description": "Also return class probabilities (classification only)."}
     classification = get_task(schema.task).classification
+    texts = [c.name for c in schema.features if c.role is ColumnRole.TEXT]
+    bound = (f"; each text ({', '.join(map(repr, texts))}) at most {settings.max_text_chars:,} characters" if texts
+             else "")
     body = {
         "required": True,
         "description": (
-            f"Rows to predict, at most {settings.max_rows:,} per request: JSON records (a null or absent value is "
-            "missing; extra keys are ignored) or CSV text with a header line (Content-Type: text/csv; use ?proba=true)."
+            f"Rows to predict, at most {settings.max_rows:,} per request{bound}: JSON records (a null or absent value "
+            "is missing; extra keys are ignored) or CSV text with a header line (Content-Type: text/csv; use "
+            "?proba=true)."
         ),
         "content": {
             "application/json": {

@@ -45,6 +45,7 @@ class ModelService:
         self.class_keys = [str(c) for c in self.schema.classes] if self.schema.classes else []
         self.known = known_values(p for m in self.result.ensemble.members for p in m.preprocessors)
         self.image_columns = [c.name for c in self.schema.features if c.role is ColumnRole.IMAGE]
+        self.text_columns = [c.name for c in self.schema.features if c.role is ColumnRole.TEXT]
         self.profile = _without(model_profile(self.result), self.image_columns)
         self.window = RollingWindow(settings.window)
         self.log = PredictionLog(settings.prediction_log, settings.log_rows) if settings.prediction_log else None

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from accelml.exceptions import ConfigError
+from accelml.features.text_input import MAX_CHARS
 
 __all__ = ["ServiceSettings"]
 
@@ -24,6 +25,9 @@ class ServiceSettings:
         max_image_pixels: Most pixels (width times height) of one image, read from its header before it is decoded,
             so that a small file cannot expand to gigabytes (422 beyond, naming the image).
         max_images: Most images in one prediction request (413 beyond).
+        max_text_chars: Most characters of one text (a value of a text column) in a prediction request (413 beyond,
+            naming the column and the row); by default the length training texts are cut at
+            (:data:`~accelml.features.text_input.MAX_CHARS`). The texts per request are bounded by ``max_rows``.
 
     Example:
         >>> ServiceSettings(max_rows=0)
@@ -42,10 +46,11 @@ class ServiceSettings:
     max_image_bytes: int = 10_000_000
     max_image_pixels: int = 40_000_000
     max_images: int = 64
+    max_text_chars: int = MAX_CHARS
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "log_rows", "window", "max_image_bytes", "max_image_pixels",
-                     "max_images"):
+                     "max_images", "max_text_chars"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive whole number; got {value!r}")

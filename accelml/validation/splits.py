@@ -102,10 +102,10 @@ def shuffled_splits(y: np.ndarray, *, k: int, stratify: bool, seed: int, n_repea
 
 
 def grouped_splits(y: np.ndarray, groups: np.ndarray, *, k: int, stratify: bool, seed: int,
-                   column: str = "groups") -> list[Split]:
+                   column: str = "groups", holdout_rows: int = 50_000) -> list[Split]:
     """k-fold in which all rows of a group (a patient, a customer, a site) fall in the same fold, so a model is never
     validated on a group it trained on; stratified by class where asked. ``k == 1``: one holdout of about 20 % of
-    the groups.
+    the groups (about ``holdout_rows`` rows at most).
 
     Raises:
         DataError: fewer than two groups, or missing group values (naming ``column``).
@@ -123,7 +123,7 @@ def grouped_splits(y: np.ndarray, groups: np.ndarray, *, k: int, stratify: bool,
         raise DataError(f"the groups column '{column}' has {n_groups} group(s); grouped validation needs at least two")
     index = np.arange(len(y))
     if k == 1:
-        splitter = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
+        splitter = GroupShuffleSplit(n_splits=1, test_size=min(0.2, holdout_rows / len(y)), random_state=seed)
         train, val = next(splitter.split(index, y, codes))
         return [(np.sort(train), np.sort(val))]
     k = min(k, n_groups)

@@ -94,7 +94,7 @@ class Validation:
         '5-fold'
         """
         if self.scheme == "holdout":
-            return "one holdout split"
+            return "one holdout split" + (f" grouped by '{self.column}'" if self.column else "")
         prefix = {"kfold": "", "stratified": "stratified ", "grouped": "grouped ", "time": "time-ordered "}[self.scheme]
         text = f"{prefix}{self.n_folds}-fold"
         if self.column:
@@ -133,7 +133,8 @@ def make_validation(
     if times is not None:
         return Validation(time_splits(times, k=k, column=column or "time"), y, "time", 1, column)
     if groups is not None:
-        splits = grouped_splits(y, groups, k=k, stratify=stratify, seed=seed, column=column or "groups")
+        splits = grouped_splits(y, groups, k=k, stratify=stratify, seed=seed, column=column or "groups",
+                                holdout_rows=holdout_rows)
         return Validation(splits, y, "grouped" if len(splits) > 1 else "holdout", 1, column)
     if k == 1:
         return Validation(shuffled_splits(y, k=1, stratify=stratify, seed=seed, holdout_rows=holdout_rows), y,

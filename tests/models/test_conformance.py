@@ -58,9 +58,32 @@ def images(task: str, n: int = 240, seed: int = 0, size: int = 12) -> tuple[np.n
     return X, y, []
 
 
+_GOOD, _BAD, _OTHER = ["good", "great", "lovely", "superb"], ["bad", "awful", "dull", "poor"], ["red", "blue", "green"]
+_FILLER = ["the", "film", "was", "a", "story", "and", "cast", "plot", "it", "of"]
+
+
+def texts(task: str, n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Short texts (an object array ``(n, 1)``) whose words tell the class (or, for regression, the value)."""
+    rng = np.random.default_rng(seed)
+    k = 2 if task == "binary" else 3
+    label = rng.integers(0, k, n)
+    rows, values = [], []
+    for c in label:
+        cue = [_BAD, _GOOD, _OTHER][c]
+        words = list(rng.choice(_FILLER, rng.integers(3, 8))) + list(rng.choice(cue, rng.integers(1, 3)))
+        rng.shuffle(words)
+        rows.append(" ".join(words))
+        values.append(sum(w in _GOOD for w in words) - sum(w in _BAD for w in words) + 0.1 * rng.normal())
+    y = np.asarray(values) if task == "regression" else label.astype(np.int64)
+    return np.array(rows, dtype=object)[:, None], y, []
+
+
 def inputs(cls: type, task: str, n: int = 240) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """The data a family is fed: images for the image networks, a table's matrix for every other input kind."""
-    return images(task, n) if cls.preprocessing == "image" else data(task, n)
+    """The data a family is fed: images for the image networks, texts for the text families, a table's matrix for
+    every other input kind."""
+    if cls.preprocessing == "image":
+        return images(task, n)
+    return texts(task, n) if cls.preprocessing == "text" else data(task, n)
 
 
 def prepared(cls: type, X: np.ndarray) -> np.ndarray:
@@ -125,11 +148,14 @@ def test_regression_stays_within_the_training_targets(key: str, tmp_path) -> Non
     cls = MODELS[key]
     if "regression" not in cls.tasks:
         pytest.skip(f"{key} does not learn regression")
-    X, y, cats = data("regression")
+    X, y, cats = inputs(cls, "regression")
     X = prepared(cls, X)
-    model = cls(task="regression", n_jobs=1, seed=0).fit(X, y, categorical=(cats, [4]))
+    model = cls(task="regression", n_jobs=1, seed=0).fit(X, y, categorical=(cats, [4] * len(cats)))
     far = np.repeat(X[:1], 2, axis=0)
-    far[:, 0] = [50.0, -50.0]  # 20 standard deviations out: a linear model would predict about ±100
+    if cls.preprocessing == "text":  # far more cue words than any training text
+        far[:, 0] = [" ".join(["good"] * 60), " ".join(["bad"] * 60)]
+    else:
+        far[:, 0] = [50.0, -50.0]  # 20 standard deviations out: a linear model would predict about ±100
     pred = model.predict(far)
     assert y.min() <= pred.min() and pred.max() <= y.max()
     model.save(tmp_path)
@@ -148,6 +174,12 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
     y = (X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(size=n) > 0).astype(np.int64)
     if cls.preprocessing == "image":  # 30,000 images of 32 x 32 pixels
         X, y, _ = images("binary", n, size=32)
+    if cls.preprocessing == "text":  # 30,000 short texts; the encoder is loaded first (its import is declared apart)
+        X, y, _ = texts("binary", n)
+        if key == "minilm":
+            from accelml.features.text_encoders import load_encoder
+
+            load_encoder("minilm")
     heavy = {
         "lgbm": {"n_estimators": 100_000, "learning_rate": 0.001, "num_leaves": 255, "min_child_samples": 2},
         "xgb": {"n_estimators": 100_000, "learning_rate": 0.001, "max_depth": 10},
@@ -158,6 +190,8 @@ def test_deadline_is_honoured_inside_training(key: str) -> None:
         "torch_mlp": {"max_epochs": 10_000, "patience": 10_000},
         "cnn": {"max_epochs": 10_000, "patience": 10_000},
         "efficientnet": {"head_epochs": 10_000, "patience": 10_000},
+        "minilm": {"max_epochs": 5},
+        "tfidf_lgbm": {"n_estimators": 100_000, "learning_rate": 0.001, "num_leaves": 255, "min_child_samples": 2},
     }.get(key, {})
     model = cls(task="binary", params=heavy, n_jobs=2, seed=0)
     start = time.monotonic()

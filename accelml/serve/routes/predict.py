@@ -1,5 +1,6 @@
 """``POST /predict``: predictions for JSON records or a CSV body, with per-row warnings; for a model that reads
-images, also uploaded image files or base64-encoded images in JSON (see :mod:`accelml.serve.images`)."""
+images, also uploaded image files or base64-encoded images in JSON (see :mod:`accelml.serve.images`); for a model
+that reads text, each text within ``max_text_chars`` (see :mod:`accelml.serve.texts`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from accelml.serve.body import parse_csv, parse_json, read_body, records_frame
 from accelml.serve.images import ImageRows, parse_image_csv, parse_image_json
 from accelml.serve.schemas import ErrorResponse, PredictResponse
+from accelml.serve.texts import check_text_lengths
 from accelml.serve.uploads import read_uploads
 
 __all__ = ["predict_router"]
@@ -36,7 +38,8 @@ def predict_router(request_body: dict[str, Any]) -> APIRouter:
         openapi_extra={"requestBody": request_body},
         responses={
             200: {"model": PredictResponse, "description": "Predictions, in the order of the rows sent."},
-            413: {"model": ErrorResponse, "description": "Body, row count, image count or image file over the limit."},
+            413: {"model": ErrorResponse, "description": "Body, row count, image count, image file or a text's length "
+                                                         "over the limit."},
             415: {"model": ErrorResponse, "description": "Body neither JSON nor CSV (nor, for an image model, a "
                                                          "multipart upload)."},
             422: {"model": ErrorResponse, "description": "Malformed body, missing column, value of a wrong type, or an "
@@ -55,6 +58,8 @@ def predict_router(request_body: dict[str, Any]) -> APIRouter:
         if service.image_columns:
             rows = await _image_rows(request, media, service)
             proba = proba or bool(rows.proba)
+            if service.text_columns:
+                check_text_lengths(records_frame(rows.records), service.text_columns, service.settings.max_text_chars)
         else:
             body = await read_body(request, service.settings.max_body_bytes)
             records = None
@@ -64,6 +69,7 @@ def predict_router(request_body: dict[str, Any]) -> APIRouter:
                 records, asked = parse_json(body, service.settings.max_rows)
                 frame = records_frame(records)
                 proba = proba or bool(asked)
+            check_text_lengths(frame, service.text_columns, service.settings.max_text_chars)
         if proba and not service.is_classifier:
             raise HTTPException(422, "probabilities exist only for classification; this model does regression, "
                                      "so leave out proba")
