@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import ArtifactError, NotFittedError, SchemaError
-from accelml.schema.schema import ColumnRole, Schema
+from accelml.schema.schema import Schema
 
 __all__ = ["FORMAT", "SentenceEmbedding"]
 
@@ -182,7 +182,6 @@ class SentenceEmbedding:
 def _rest(schema: Schema) -> Schema | None:
     """The schema without its columns of prose (short texts stay, TF-IDF-encoded), or None when no feature is left."""
     from accelml.features.preprocessor import Preprocessor
-
     from accelml.features.text_input import prose_columns
 
     prose = set(prose_columns(schema))

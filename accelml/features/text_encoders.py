@@ -84,9 +84,9 @@ _CACHE_TEXTS = 400_000
 # Common English words that other Latin-script languages do not share (no "a", "in", "no", "so", "me", "was"): a
 # text whose words are mostly not among them is not English (or not prose).
 _ENGLISH = frozenset("""the and or but of to on at for with by from as is are were be been being it its this that these
-those i you he she we they him her them my your his our their not if then than too very can would should could do
-does did have has had just all any some there here what which who when where why how about into out up down over only
-also more most such one two good bad great like well even movie""".split())
+those i you he she we they him her them my your his our their not if then than too very can would
+should could do does did have has had just all any some there here what which who when where why how
+about into out up down over only also more most such one two good bad great like well even movie""".split())  # noqa: SIM905
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 

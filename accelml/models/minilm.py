@@ -123,8 +123,6 @@ class MiniLMModel(Model):
     def _build(self, p: dict[str, Any]) -> None:
         import copy
 
-        import torch
-
         from accelml.features.text_encoders import encoder_record, load_encoder
 
         self.encoder_record_ = encoder_record("minilm")

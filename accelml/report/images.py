@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from accelml.report.context import ReportContext
-from accelml.report.page import Section, esc, note, table_html
+from accelml.report.page import Section, esc, note
 from accelml.report.per_class import per_class_table
 from accelml.tasks import get_task
 

@@ -37,7 +37,7 @@ def sentiment() -> accelml.AutoML:
 
 
 def test_text_families_learn_sentiment_and_are_ensembled(sentiment: accelml.AutoML) -> None:
-    train, test = _sst2()
+    _, test = _sst2()
     assert [c.role for c in sentiment.schema_.features] == [ColumnRole.TEXT]
     assert sentiment.schema_.extra["prose"] == ["sentence"]
     board = sentiment.leaderboard()
