@@ -82,7 +82,8 @@ def sample_texts(values: pd.Series, limit: int, seed: int = 0) -> list[str]:
     return [texts[i] for i in order]
 
 
-def text_summary(values: pd.Series, *, seed: int = 0, embed_seconds: float | None = FIT_EMBED_SECONDS) -> dict[str, Any]:
+def text_summary(values: pd.Series, *, seed: int = 0,
+                 embed_seconds: float | None = FIT_EMBED_SECONDS) -> dict[str, Any]:
     """The ``text`` part of a text column's profile (plain JSON).
 
     Args:

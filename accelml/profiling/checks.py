@@ -353,8 +353,8 @@ def _text_as_category(s: pd.Series, name: str) -> DataIssue:
         "text_as_category",
         "warning",
         f"column {name!r} has role 'categorical' (set by you) but holds free text ({n_unique:,} distinct values of "
-        f"{strings.str.len().mean():.0f} characters on average), so nearly every value is its own category and "
-        f"teaches nothing: give it the text role (--role {name}=text, or roles={{{name!r}: 'text'}})",
+        f"{strings.str.len().mean():.0f} characters on average), whose values as categories are each seen a few "
+        f"times and teach little: give it the text role (--role {name}=text, or roles={{{name!r}: 'text'}})",
         column=name,
         count=n_unique,
     )

@@ -7,10 +7,10 @@ default, see :mod:`accelml.features.text_input`, so nothing beyond it would be r
 
 Example:
     >>> check_text_lengths(pd.DataFrame({"review": ["fine", None, 3]}), ["review"], 10)
-    >>> check_text_lengths(pd.DataFrame({"review": ["fine", "x" * 11]}), ["review"], 10)
+    >>> check_text_lengths(pd.DataFrame({"review": ["fine", "x" * 11]}), ["review"], 10)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    fastapi.exceptions.HTTPException: 413: the text in column 'review' of row 1 has 11 characters; the limit is 10 characters per text (the server's max_text_chars), so shorten it
+    fastapi.exceptions.HTTPException: 413: the text in column 'review' of row 1 has 11 characters; the limit is 10 ...
 """
 
 from __future__ import annotations

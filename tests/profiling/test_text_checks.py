@@ -197,8 +197,9 @@ def test_a_wordy_high_cardinality_category_gets_a_hint() -> None:
 def test_cli_role_makes_a_category_text(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     label = rng.choice(["pos", "neg"], 200)
-    review = np.where(label == "pos", rng.choice(["great film", "loved it", "fun plot"], 200),
-                      rng.choice(["awful film", "slow plot", "hated it"], 200))
+    good = ["a great film that I loved a lot", "what a fun plot and a fine cast", "loved it and would see it again"]
+    bad = ["an awful film that I hated a lot", "what a slow plot and a dull cast", "hated it and would walk out again"]
+    review = np.where(label == "pos", rng.choice(good, 200), rng.choice(bad, 200))  # 6 phrases: categories
     data = tmp_path / "reviews.csv"
     pd.DataFrame({"review": review, "label": label}).to_csv(data, index=False)
     assert infer_schema(pd.read_csv(data), "label").column("review").role is not ColumnRole.TEXT
