@@ -201,7 +201,8 @@ def _prepare(frame: pd.DataFrame, target: str, config: FitConfig) -> _Prepared:
     schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
     if config.image_shape is not None:
         schema.extra["image_shape"] = list(config.image_shape)  # new pixel tables are read the same way
-    mark_prose(frame, schema)  # which text columns the text families read
+    given = [c for c, role in _roles(config).items() if str(role).lower() == "text"]
+    mark_prose(frame, schema, given)  # which text columns the text families read (those the user calls text too)
     return _Prepared(frame, schema, issues, coerce_training_frame(frame, schema), encode_target(frame[target], schema))
 
 

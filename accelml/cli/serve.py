@@ -33,6 +33,9 @@ def serve(
                                                   help="Most pixels per image, checked before decoding.")]
     = 40_000_000,
     max_images: Annotated[int, typer.Option("--max-images", min=1, help="Most images per prediction request.")] = 64,
+    max_text_chars: Annotated[int, typer.Option("--max-text-chars", min=1,
+                                                help="Most characters of one text (models that read text).")]
+    = 100_000,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")]
     = True,
 ) -> None:
@@ -60,4 +63,5 @@ def serve(
         max_image_bytes=int(max_image_mb * 1_000_000),
         max_image_pixels=max_image_pixels,
         max_images=max_images,
+        max_text_chars=max_text_chars,
     )

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import ConfigError
+from accelml.tasks import get_task
 
 __all__ = ["MAX_WORDS", "TextExplanation", "explain_text", "word_spans"]
 
@@ -123,7 +124,7 @@ def _column(model: Any, frame: pd.DataFrame, column: str | None) -> str:
 def _outputs(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, list[Any] | None]:
     """``((n, K) probabilities, class labels)`` of a classifier, or ``((n,) values, None)``."""
     task = getattr(model, "task_", None)  # an AutoML says; another model is a classifier if it has predict_proba
-    if task != "regression" and hasattr(model, "predict_proba"):
+    if (task is None or get_task(task).classification) and hasattr(model, "predict_proba"):
         proba = model.predict_proba(frame)
         if isinstance(proba, pd.DataFrame):
             return proba.to_numpy(dtype=np.float64), list(proba.columns)

@@ -30,7 +30,7 @@ class SentenceEmbedding:
     """``(n, 384 * text columns + other features)`` float32: the encoders' vectors, then the other columns.
 
     Example:
-        >>> from accelml.schema.schema import ColumnSpec
+        >>> from accelml.schema.schema import ColumnRole, ColumnSpec
         >>> schema = Schema([ColumnSpec("x", ColumnRole.NUMERIC, "float64")], target="y", task="binary")
         >>> SentenceEmbedding.accepts(schema)
         False

@@ -46,9 +46,9 @@ def prose_columns(schema: Schema) -> list[str]:
     return [c for c in text_columns(schema) if marked is None or c in marked]
 
 
-def mark_prose(frame: pd.DataFrame, schema: Schema) -> list[str]:
+def mark_prose(frame: pd.DataFrame, schema: Schema, given: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Record in ``schema.extra["prose"]`` which TEXT columns hold prose (at least :data:`PROSE_WORDS` words per
-    non-empty text on average, over up to 2,000 of them); returns them.
+    non-empty text on average, over up to 2,000 of them, or ``given`` the text role by the user); returns them.
 
     >>> from accelml.schema.schema import ColumnSpec
     >>> schema = Schema([ColumnSpec("name", ColumnRole.TEXT, "object"), ColumnSpec("review", ColumnRole.TEXT,
@@ -60,7 +60,7 @@ def mark_prose(frame: pd.DataFrame, schema: Schema) -> list[str]:
     prose = []
     for column in text_columns(schema):
         texts = [t for t in clean_texts(frame[column].iloc[:2000]) if t]
-        if texts and float(np.mean([len(t.split()) for t in texts])) >= PROSE_WORDS:
+        if column in given or (texts and float(np.mean([len(t.split()) for t in texts])) >= PROSE_WORDS):
             prose.append(column)
     schema.extra["prose"] = prose
     return prose

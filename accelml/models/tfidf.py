@@ -158,7 +158,7 @@ class TfidfLightGBMModel(_Vectorizing, LightGBMModel):
     key: ClassVar[str] = "tfidf_lgbm"
     preprocessing: ClassVar[str] = "text"
     requires: ClassVar[tuple[str, ...]] = ("lightgbm", "sklearn")
-    opening_rank: ClassVar[int] = 30
+    opening_rank: ClassVar[int] = 32
     onnx_export: ClassVar[str | None] = None
     onnx_unsupported: ClassVar[str] = _NO_ONNX
     tree_shap: ClassVar[str | None] = None  # SHAP per n-gram of a vocabulary the report does not show

@@ -403,6 +403,7 @@ def test_cli_passes_the_image_limits(model_dir, monkeypatch):
     app.command("serve")(serve)
     app.command("other")(lambda: None)
     result = CliRunner().invoke(app, ["serve", str(model_dir), "--no-log", "--max-images", "3", "--max-image-mb",
-                                      "0.5", "--max-image-pixels", "1000"])
+                                      "0.5", "--max-image-pixels", "1000", "--max-text-chars", "500"])
     assert result.exit_code == 0, result.output
     assert (seen["max_images"], seen["max_image_bytes"], seen["max_image_pixels"]) == (3, 500_000, 1000)
+    assert seen["max_text_chars"] == 500
