@@ -88,9 +88,10 @@ class Model(BaseEstimator):
     predict_seconds_per_row: ClassVar[float] = 0.0
 
     @classmethod
-    def min_fit_seconds(cls, n_rows: int, gpu: bool = False) -> float:
+    def min_fit_seconds(cls, n_rows: int, gpu: bool = False, X: Any = None, schema: Any = None) -> float:
         """Seconds a trial needs at least to train something worth validating on ``n_rows`` training rows (a
-        fine-tuned transformer's first useful steps): the search does not start one with less time left. 0 here."""
+        fine-tuned transformer's first useful steps; ``X`` and ``schema``, the training frame, tell how long its
+        texts are): the search does not start one with less time left. 0 here."""
         return 0.0
 
     def __init__(self, task: str = "binary", params: dict[str, Any] | None = None, n_jobs: int = 1, seed: int = 0):

@@ -45,6 +45,7 @@ _GPU_TEXTS_PER_SECOND = 800.0
 _USEFUL_TEXTS = 2_000  # the fewest training texts worth a fine-tuning trial
 _SETUP_SECONDS = 3.0  # copying the encoder and tokenizing, besides the import
 _EVAL_ROWS = 512
+_MEASURED_PIECES = 20.0  # word pieces of the texts the speeds above were measured on
 _PREDICT_BATCH = 64
 
 
@@ -79,9 +80,10 @@ class MiniLMModel(Model):
                                           "warmup": 0.06}
 
     @classmethod
-    def min_fit_seconds(cls, n_rows: int, gpu: bool = False) -> float:
-        """The import aside: copying the encoder, and enough steps to see 2,000 texts (or every row, if fewer)."""
-        speed = _GPU_TEXTS_PER_SECOND if gpu else _CPU_TEXTS_PER_SECOND
+    def min_fit_seconds(cls, n_rows: int, gpu: bool = False, X: Any = None, schema: Any = None) -> float:
+        """The import aside: copying the encoder, and enough steps to see 2,000 texts (or every row, if fewer), at a
+        speed that falls with the texts' length (word pieces read, up to the default ``max_length``)."""
+        speed = (_GPU_TEXTS_PER_SECOND if gpu else _CPU_TEXTS_PER_SECOND) / _length_factor(X, schema)
         return _SETUP_SECONDS + min(n_rows, _USEFUL_TEXTS) / speed
 
     # ----------------------------------------------------------------- training
@@ -115,8 +117,8 @@ class MiniLMModel(Model):
             # keep time to predict every validation row after the fit (the search does, right away)
             n_val = len(eval_set[1]) if eval_set is not None else 0
             reserve = n_val * self.predict_seconds_per_row * (0.1 if self.device_ != "cpu" else 1.0) + 1.0
-            self._train(ids, target, val, p, deadline, reserve, pruner)
-            if eval_set is not None and n_val and deadline.remaining() > reserve:
+            self._train(ids, target, val, p, deadline, reserve, pruner, n_val)
+            if eval_set is not None and n_val and deadline.remaining() > self.reserve_:
                 self._remember(eval_set[0])
         return self
 
@@ -157,7 +159,7 @@ class MiniLMModel(Model):
         return F.cross_entropy(out, target)
 
     def _train(self, ids: list[list[int]], target: Any, val: Any, p: dict[str, Any], deadline: Any, reserve: float,
-               pruner: Any) -> None:
+               pruner: Any, n_val: int = 0) -> None:
         import torch
 
         from accelml._device import autocast_dtype
@@ -201,6 +203,8 @@ class MiniLMModel(Model):
                     timed_from = (time.monotonic(), step)
                 elif timed_from is not None and step == timed_from[1] + 5 and math.isfinite(deadline.remaining()):
                     per_step = (time.monotonic() - timed_from[0]) / 5
+                    # predicting a row costs about a third of training on it (a forward pass of the three)
+                    reserve = max(reserve, n_val * per_step / (3.0 * batch) + 1.0)
                     fit = int((deadline.remaining() - reserve) / per_step) + step
                     planned = max(step + 1, min(planned, fit))
                     logger.debug("minilm: %.2f s a step, %d steps planned (%.1f epochs)", per_step, planned,
@@ -222,6 +226,7 @@ class MiniLMModel(Model):
         if best_state is not None and finished and self.best_epoch_ < self.epochs_:  # ended on a pass: keep the best
             self.net_.load_state_dict(best_state, strict=False)
         self.texts_seen_ = step * batch
+        self.reserve_ = reserve
         self.train_seconds_ = time.monotonic() - started
         self.net_.eval()
 
@@ -335,6 +340,30 @@ def _Network(encoder: Any, n_out: int, dropout: float) -> Any:
             return self.head(self.dropout(pooled))
 
     return Network()
+
+
+def _length_factor(X: Any, schema: Any) -> float:
+    """How many times slower than SST-2's phrases (about 20 word pieces, where the speeds were measured) a step on
+    these texts is: word pieces (1.3 a word) up to the default ``max_length``; 1 when the texts are not known.
+
+    >>> import pandas as pd
+    >>> from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
+    >>> schema = Schema([ColumnSpec("t", ColumnRole.TEXT, "object")], target="y", task="binary")
+    >>> _length_factor(pd.DataFrame({"t": ["a short one"] * 5}), schema), _length_factor(
+    ...     pd.DataFrame({"t": ["word " * 700] * 5}), schema)
+    (1.0, 6.4)
+    """
+    if X is None or schema is None:
+        return 1.0
+    from accelml.features.text_input import clean_texts, prose_columns
+
+    columns = [c for c in prose_columns(schema) if c in getattr(X, "columns", ())]
+    if not columns:
+        return 1.0
+    words = np.mean([sum(len(t.split()) for t in clean_texts(X[c].iloc[:500])) / max(1, min(500, len(X)))
+                     for c in columns]) * len(columns)
+    pieces = min(float(MiniLMModel.defaults["max_length"]), 1.3 * words + 2)
+    return max(1.0, pieces / _MEASURED_PIECES)
 
 
 def _trained(name: str, layers: int) -> bool:

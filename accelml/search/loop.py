@@ -164,7 +164,8 @@ class _Book:
             need += cls.import_seconds
         if cls.predict_seconds_per_row and gpu_count() == 0:  # the first fold's validation rows, predicted after it
             need += cls.predict_seconds_per_row * len(self.folds.splits[0][1])
-        need += cls.min_fit_seconds(len(self.folds.splits[0][0]), gpu=gpu_count() > 0)
+        need += cls.min_fit_seconds(len(self.folds.splits[0][0]), gpu=gpu_count() > 0, X=self.folds.X,
+                                    schema=self.folds.schema)
         return need <= self.deadline.remaining()
 
     def start(self, executor: TrialExecutor, spec: Any, prune: Any) -> None:

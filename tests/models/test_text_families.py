@@ -91,3 +91,10 @@ def test_minilm_is_not_started_without_time_for_useful_steps() -> None:
     assert cls.min_fit_seconds(50_000) > 40  # 2,000 texts at about 40 a second on a CPU
     assert cls.min_fit_seconds(50_000, gpu=True) < 10
     assert cls.min_fit_seconds(100) < cls.min_fit_seconds(50_000)
+    # long documents (movie reviews, 700+ words) train several times slower: a 60 s run has no time for them
+    from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
+
+    schema = Schema([ColumnSpec("text", ColumnRole.TEXT, "object")], target="y", task="binary")
+    reviews = pd.DataFrame({"text": [" ".join(["word"] * 700)] * 50})
+    assert cls.min_fit_seconds(1_600, X=reviews, schema=schema) > 4 * cls.min_fit_seconds(1_600) - 20
+    assert cls.min_fit_seconds(1_600, X=reviews, schema=schema) > 60
