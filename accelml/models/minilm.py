@@ -32,6 +32,7 @@ import numpy as np
 
 from accelml.exceptions import ArtifactError
 from accelml.models.base import CategoricalInfo, Model
+from accelml.models.linear import linear_outputs
 from accelml.space import Categorical, Dim, Float, Int
 
 __all__ = ["MiniLMModel"]
@@ -268,11 +269,7 @@ class MiniLMModel(Model):
             out = self._forward(self._tokenize(texts, int(self._params()["max_length"]))).numpy().astype(np.float64)
         if not self.is_classifier:
             return out[:, 0] * self.y_std_ + self.y_mean_
-        if out.shape[1] == 1:
-            return 1.0 / (1.0 + np.exp(-np.clip(out[:, 0], -50, 50)))
-        out -= out.max(axis=1, keepdims=True)
-        e = np.exp(out)
-        return e / e.sum(axis=1, keepdims=True)
+        return linear_outputs(out, True)
 
     def _predict_raw(self, X):
         remembered = getattr(self, "_remembered", None)

@@ -22,6 +22,7 @@ from accelml.budget import Deadline
 from accelml.models._text import VECTORIZER_KEYS, TfidfFeatures
 from accelml.models.base import CategoricalInfo, Model
 from accelml.models.lgbm import LightGBMModel
+from accelml.models.linear import linear_outputs
 from accelml.space import Categorical, Dim, Float, Int
 
 __all__ = ["TfidfLightGBMModel", "TfidfLinearModel"]
@@ -113,13 +114,7 @@ class TfidfLinearModel(_Vectorizing, Model):
 
     def _predict_raw(self, X):
         z = np.asarray(self._vectorize(X) @ self.coef_.T, dtype=np.float64) + self.intercept_
-        if not self.is_classifier:
-            return z[:, 0]
-        if z.shape[1] == 1:
-            return 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return linear_outputs(z, self.is_classifier)
 
     def informative_terms(self, k: int = 15) -> list[dict[str, Any]]:
         """The ``k`` terms that push most towards each class (or the highest and lowest values for regression), by
