@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from accelml.validation.per_user import per_user_folds, per_user_holdout
 from accelml.validation.splits import (
     Split,
     grouped_splits,
@@ -20,6 +21,8 @@ __all__ = [
     "make_validation",
     "n_repeats_for",
     "n_splits_for",
+    "per_user_folds",
+    "per_user_holdout",
     "shuffled_splits",
     "time_splits",
 ]
