@@ -1,0 +1,266 @@
+"""Recommender algorithms on a user x item matrix (issue 16, the ``recommend`` task): the numerical cores the
+recommend families will wrap, each a small class with ``fit`` and a score or rating prediction, seeded and honouring a
+deadline where it iterates.
+
+Top-k lists (implicit feedback, ``R`` binary users x items, CSR):
+
+* :class:`Popularity`: items by how many users chose them (optionally weighting recent interactions more);
+* :class:`ItemKNN`: cosine item-item similarity with shrinkage, the ``neighbours`` most similar kept per item;
+* :class:`RP3Beta`: three-step random walk user -> item -> user -> item, item popularity damped by ``beta``;
+* :class:`EASE`: the closed-form shallow autoencoder (Steck 2019), ``B = I - P / diag(P)`` with
+  ``P = (R'R + lambda I)^-1``; guarded by catalogue size, since it inverts an items x items matrix.
+
+Ratings (explicit feedback, ``(user, item, rating)`` triples):
+
+* :class:`Biases`: ``mu + b_u + b_i``, regularised, by alternating closed-form updates;
+* :class:`FactorModel`: biased matrix factorisation with an implicit-feedback term in the style of SVD++
+  (``p_u + |N(u)|^-1/2 sum y_j``), trained full-batch with Adam in PyTorch; the deadline is checked every epoch.
+
+Everything is dense NumPy or SciPy sparse; the state of each is a few arrays (to be written as safetensors / .npz).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from accelml.budget import Deadline
+
+__all__ = ["EASE", "Biases", "FactorModel", "ItemKNN", "Popularity", "RP3Beta", "interaction_matrix",
+           "normalise_scores"]
+
+EASE_MAX_ITEMS = 20_000  # an items x items inverse: 20,000 items take 3.2 GB and minutes
+
+
+def interaction_matrix(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int,
+                       values: np.ndarray | None = None) -> sp.csr_matrix:
+    """Users x items CSR of ``values`` (1 where None); duplicated pairs are summed.
+
+    >>> interaction_matrix(np.array([0, 0, 1]), np.array([1, 1, 0]), 2, 3).toarray().tolist()
+    [[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]]
+    """
+    data = np.ones(len(users), dtype=np.float32) if values is None else np.asarray(values, dtype=np.float32)
+    return sp.csr_matrix((data, (users, items)), shape=(n_users, n_items), dtype=np.float32)
+
+
+def normalise_scores(scores: np.ndarray) -> np.ndarray:
+    """Each user's scores scaled to mean 0 and unit standard deviation (so that blends weigh families alike).
+
+    >>> normalise_scores(np.array([[1.0, 3.0], [2.0, 2.0]])).tolist()
+    [[-1.0, 1.0], [0.0, 0.0]]
+    """
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - mean) / np.where(std > 0, std, 1.0)
+
+
+def _binary(R: sp.csr_matrix) -> sp.csr_matrix:
+    B = sp.csr_matrix(R, dtype=np.float32, copy=True)
+    B.data[:] = 1.0
+    return B
+
+
+# ------------------------------------------------------------------------------------------------ top-k lists
+class Popularity:
+    """Items scored by the (recency-weighted) number of users who chose them, the same for every user."""
+
+    def __init__(self, half_life: float | None = None):
+        self.half_life = half_life
+
+    def fit(self, R: sp.csr_matrix, times: sp.csr_matrix | None = None) -> Popularity:
+        if self.half_life and times is not None:
+            T = sp.csr_matrix(times)
+            age = T.data.max() - T.data
+            W = sp.csr_matrix((np.power(0.5, age / self.half_life), T.indices, T.indptr), shape=T.shape)
+            self.item_scores_ = np.asarray(W.sum(axis=0)).ravel()
+        else:
+            self.item_scores_ = np.asarray(_binary(R).sum(axis=0)).ravel()
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.item_scores_.astype(np.float32), (len(users), 1))
+
+
+class ItemKNN:
+    """Cosine item-item similarity with shrinkage ``shrink`` (``s_ij = c_ij / (|i| |j| + shrink)``), each item's
+    ``neighbours`` nearest kept; a user's score for an item sums its similarity to the items they chose."""
+
+    def __init__(self, neighbours: int = 100, shrink: float = 10.0):
+        self.neighbours, self.shrink = int(neighbours), float(shrink)
+
+    def fit(self, R: sp.csr_matrix) -> ItemKNN:
+        B = _binary(R)
+        co = (B.T @ B).toarray().astype(np.float32)
+        norms = np.sqrt(np.diag(co))
+        S = co / (np.outer(norms, norms) + self.shrink + 1e-9)
+        np.fill_diagonal(S, 0.0)
+        self.similarity_ = sp.csr_matrix(_keep_top(S, self.neighbours))
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray((_binary(R[users]) @ self.similarity_).todense(), dtype=np.float32)
+
+
+class RP3Beta:
+    """The random walk user -> item -> user -> item with transition probabilities raised to ``alpha`` and the target
+    item's popularity damped by ``beta`` (Paudel et al. 2017); ``neighbours`` kept per item."""
+
+    def __init__(self, alpha: float = 1.0, beta: float = 0.5, neighbours: int = 200):
+        self.alpha, self.beta, self.neighbours = float(alpha), float(beta), int(neighbours)
+
+    def fit(self, R: sp.csr_matrix) -> RP3Beta:
+        B = _binary(R)
+        user_degree = np.asarray(B.sum(axis=1)).ravel()
+        item_degree = np.asarray(B.sum(axis=0)).ravel()
+        P_ui = sp.diags(1.0 / np.maximum(user_degree, 1)) @ B
+        P_iu = sp.diags(1.0 / np.maximum(item_degree, 1)) @ B.T
+        if self.alpha != 1.0:
+            P_ui.data **= self.alpha
+            P_iu = sp.csr_matrix(P_iu)
+            P_iu.data **= self.alpha
+        W = (P_iu @ P_ui).toarray().astype(np.float32)
+        W *= np.power(np.maximum(item_degree, 1), -self.beta)[None, :].astype(np.float32)
+        np.fill_diagonal(W, 0.0)
+        self.similarity_ = sp.csr_matrix(_keep_top(W, self.neighbours))
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray((_binary(R[users]) @ self.similarity_).todense(), dtype=np.float32)
+
+
+class EASE:
+    """Embarrassingly shallow autoencoder: the item-item weights ``B`` that best rebuild each user's row from their
+    other items, in closed form with l2 penalty ``lam``."""
+
+    def __init__(self, lam: float = 500.0):
+        self.lam = float(lam)
+
+    @staticmethod
+    def fits(n_items: int) -> bool:
+        """Whether the catalogue is small enough to invert (see :data:`EASE_MAX_ITEMS`)."""
+        return n_items <= EASE_MAX_ITEMS
+
+    def fit(self, R: sp.csr_matrix) -> EASE:
+        B = _binary(R)
+        G = (B.T @ B).toarray().astype(np.float64)
+        G[np.diag_indices_from(G)] += self.lam
+        P = np.linalg.inv(G)
+        W = -P / np.diag(P)[None, :]
+        np.fill_diagonal(W, 0.0)
+        self.weights_ = W.astype(np.float32)
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray(_binary(R[users]) @ self.weights_, dtype=np.float32)
+
+
+def _keep_top(S: np.ndarray, k: int) -> np.ndarray:
+    """``S`` with all but the ``k`` largest entries of each column set to 0."""
+    if k >= S.shape[0]:
+        return S
+    cut = np.argpartition(-S, k, axis=0)[k:]
+    out = S.copy()
+    np.put_along_axis(out, cut, 0.0, axis=0)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ ratings
+class Biases:
+    """``mu + b_u + b_i`` by alternating regularised least squares (``reg_user``, ``reg_item``)."""
+
+    def __init__(self, reg_user: float = 15.0, reg_item: float = 10.0, iterations: int = 10):
+        self.reg_user, self.reg_item, self.iterations = reg_user, reg_item, int(iterations)
+
+    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int) -> Biases:
+        self.mu_ = float(np.mean(ratings))
+        self.user_ = np.zeros(n_users)
+        self.item_ = np.zeros(n_items)
+        for _ in range(self.iterations):
+            r = ratings - self.mu_ - self.user_[users]
+            self.item_ = np.bincount(items, r, n_items) / (np.bincount(items, minlength=n_items) + self.reg_item)
+            r = ratings - self.mu_ - self.item_[items]
+            self.user_ = np.bincount(users, r, n_users) / (np.bincount(users, minlength=n_users) + self.reg_user)
+        return self
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.mu_ + self.user_[users] + self.item_[items]
+
+
+class FactorModel:
+    """Biased matrix factorisation with an SVD++ implicit term, trained full-batch with Adam (PyTorch).
+
+    ``r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j)``; ``N(u)`` are the items the user rated
+    (``implicit=False`` drops the term: plain biased MF). Loss: mean squared error plus ``reg`` times the squared
+    norms of the factors and biases used. Stops after ``epochs`` or at the deadline (checked every epoch).
+    """
+
+    def __init__(self, factors: int = 64, reg: float = 0.05, learning_rate: float = 0.01, epochs: int = 300,
+                 implicit: bool = True, seed: int = 0):
+        self.factors, self.reg, self.learning_rate = int(factors), float(reg), float(learning_rate)
+        self.epochs, self.implicit, self.seed = int(epochs), bool(implicit), int(seed)
+
+    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+            deadline: Deadline | None = None, valid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+            ) -> FactorModel:
+        import torch
+
+        deadline = deadline if deadline is not None else Deadline.never()
+        gen = torch.Generator().manual_seed(self.seed)
+        f = self.factors
+        mu = float(np.mean(ratings))
+        params = {
+            "user_bias": torch.zeros(n_users), "item_bias": torch.zeros(n_items),
+            "p": torch.randn(n_users, f, generator=gen) * 0.01, "q": torch.randn(n_items, f, generator=gen) * 0.01,
+            "y": torch.randn(n_items, f, generator=gen) * 0.01,
+        }
+        for t in params.values():
+            t.requires_grad_(True)
+        N = interaction_matrix(users, items, n_users, n_items)
+        N.data[:] = 1.0
+        scale = 1.0 / np.sqrt(np.maximum(np.asarray(N.sum(axis=1)).ravel(), 1.0))
+        N = sp.diags(scale.astype(np.float32)) @ N
+        coo = N.tocoo()
+        implicit = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, (n_users, n_items)).coalesce()
+        u, i = torch.as_tensor(users, dtype=torch.long), torch.as_tensor(items, dtype=torch.long)
+        r = torch.as_tensor(ratings, dtype=torch.float32)
+        optimizer = torch.optim.Adam(params.values(), lr=self.learning_rate)
+        self.losses_: list[float] = []
+        for epoch in range(self.epochs):
+            if epoch and deadline.expired():
+                break
+            optimizer.zero_grad()
+            user_vec = params["p"] + (torch.sparse.mm(implicit, params["y"]) if self.implicit else 0.0)
+            pred = mu + params["user_bias"][u] + params["item_bias"][i] + (user_vec[u] * params["q"][i]).sum(1)
+            penalty = (params["p"][u].pow(2).sum(1) + params["q"][i].pow(2).sum(1) + params["user_bias"][u].pow(2)
+                       + params["item_bias"][i].pow(2)).mean()
+            if self.implicit:
+                penalty = penalty + params["y"].pow(2).sum() / max(1, n_users)
+            loss = (pred - r).pow(2).mean() + self.reg * penalty
+            loss.backward()
+            optimizer.step()
+            self.losses_.append(float(loss))
+        self.epochs_ = len(self.losses_)
+        with torch.no_grad():
+            user_vec = params["p"] + (torch.sparse.mm(implicit, params["y"]) if self.implicit else 0.0)
+        self.mu_ = mu
+        self.user_bias_ = params["user_bias"].detach().numpy().copy()
+        self.item_bias_ = params["item_bias"].detach().numpy().copy()
+        self.user_factors_ = user_vec.detach().numpy().copy()
+        self.item_factors_ = params["q"].detach().numpy().copy()
+        self.range_ = (float(np.min(ratings)), float(np.max(ratings)))
+        return self
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        values = (self.mu_ + self.user_bias_[users] + self.item_bias_[items]
+                  + np.einsum("nf,nf->n", self.user_factors_[users], self.item_factors_[items]))
+        return np.clip(values, *self.range_)
+
+    def state(self) -> dict[str, Any]:
+        """The arrays that predict (for safetensors) and the scalars (for JSON)."""
+        return {"arrays": {"user_bias": self.user_bias_, "item_bias": self.item_bias_,
+                           "user_factors": self.user_factors_, "item_factors": self.item_factors_},
+                "mu": self.mu_, "range": list(self.range_), "epochs": self.epochs_,
+                "finite": bool(math.isfinite(self.losses_[-1])) if self.losses_ else True}
