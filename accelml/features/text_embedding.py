@@ -1,5 +1,5 @@
-"""The ``sentence`` input kind: each TEXT column of prose as a pretrained sentence encoder's 384-d vector, next to the table's
-other columns (imputed, encoded, scaled as the ``dense`` input makes them), for the tabular families
+"""The ``sentence`` input kind: each TEXT column of prose as a pretrained sentence encoder's 384-d vector, next to the
+table's other columns (imputed, encoded, scaled as the ``dense`` input makes them), for the tabular families
 (``lgbm_sentence``, ``linear_sentence``).
 
 The encoder of each column is chosen from its training texts: all-MiniLM-L6-v2 for English, multilingual e5-small for
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from accelml.exceptions import ArtifactError, NotFittedError, SchemaError
+from accelml.features.image_embedding import safe_feature_name
 from accelml.schema.schema import Schema
 
 __all__ = ["FORMAT", "SentenceEmbedding"]
@@ -130,8 +131,8 @@ class SentenceEmbedding:
     def _adopt(self) -> None:
         from accelml.features.text_encoders import DIM
 
-        names = [f"{_safe(c)}__{r['encoder']}{j}" for c, r in zip(self.columns_, self.encoders_, strict=True)
-                 for j in range(DIM)]
+        names = [f"{safe_feature_name(c)}__{r['encoder']}{j}"
+                 for c, r in zip(self.columns_, self.encoders_, strict=True) for j in range(DIM)]
         self.feature_names_ = names + (list(self.others_.feature_names_) if self.others_ is not None else [])
         self.categorical_indices_: list[int] = []
         self.categorical_cardinalities_: list[int] = []
@@ -189,6 +190,3 @@ def _rest(schema: Schema) -> Schema | None:
     rest = Schema(specs, target=schema.target, task=schema.task, classes=schema.classes, extra=schema.extra)
     return rest if Preprocessor.accepts(rest) else None
 
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-.=+/" else "_" for c in str(name)) or "_"

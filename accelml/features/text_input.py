@@ -1,5 +1,5 @@
-"""The ``text`` input kind: each TEXT feature column of prose (see :func:`prose_columns`) as the texts themselves, cleaned, for the families that read text
-(TF-IDF models with their own tuned vocabulary, the fine-tuned encoder).
+"""The ``text`` input kind: each TEXT feature column of prose (see :func:`prose_columns`) as the texts themselves,
+cleaned, for the families that read text (TF-IDF models with their own tuned vocabulary, the fine-tuned encoder).
 
 Stateless (see :mod:`accelml.features.inputs`): cleaning a text needs nothing learned. The policy, the same in
 training and prediction:
