@@ -148,11 +148,31 @@ def run_framework(fw: Framework, name: str, entry: dict[str, Any], split: dict[s
         cmd = [str(fw.python), str(BENCH / "run_bench.py"), "--child", json.dumps(spec)]
         marker = run_bench.RESULT_MARKER
     row: dict[str, Any] = {"load_avg_1m_before": run_bench._load_avg()}
-    timeout = 3 * args.time_limit + 180
+    row.update(run_isolated(cmd, 3 * args.time_limit + 180, cwd=work, env=_child_env(fw), marker=marker))
+    if not args.keep_artifacts:
+        shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def _child_env(fw: Framework) -> dict[str, str]:
+    env = dict(os.environ)
+    if fw.is_peer:
+        # The peer's own interpreter and nothing of accelml's environment.
+        for var in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
+            env.pop(var, None)
+        env["PATH"] = f"{fw.python.parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_isolated(cmd: list[str], timeout: float, *, cwd: Path, env: dict[str, str] | None,
+                 marker: str) -> dict[str, Any]:
+    """Run ``cmd`` in a fresh session and read the result line it prints after ``marker``: that result, or a
+    ``timeout`` / ``crash`` row with the reason and the end of stderr; ``process_s`` is the child's wall time. On a
+    timeout the child and everything it started (AutoGluon forks) are killed, and nothing else; never raises."""
     started = time.perf_counter()
-    # A new session lets a timeout kill the child and everything it started (AutoGluon forks), and nothing else.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            cwd=str(work), env=_child_env(fw))
+                            cwd=str(cwd), env=env)
+    row: dict[str, Any] = {}
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -175,19 +195,7 @@ def run_framework(fw: Framework, name: str, entry: dict[str, Any], split: dict[s
     finally:
         _kill_leftovers(proc.pid)
     row["process_s"] = time.perf_counter() - started
-    if not args.keep_artifacts:
-        shutil.rmtree(work, ignore_errors=True)
     return row
-
-
-def _child_env(fw: Framework) -> dict[str, str]:
-    env = dict(os.environ)
-    if fw.is_peer:
-        # The peer's own interpreter and nothing of accelml's environment.
-        for var in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
-            env.pop(var, None)
-        env["PATH"] = f"{fw.python.parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 def _kill_leftovers(pgid: int) -> None:

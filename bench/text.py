@@ -37,8 +37,6 @@ import json
 import os
 import resource
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -321,31 +319,7 @@ def run_child(spec: dict[str, Any], timeout: float, python: Path | None = None,
               argv: list[str] | None = None, cwd: Path = ROOT, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run this script in a fresh process (its own session, killed with its descendants on timeout); never raises."""
     cmd = [str(python or sys.executable), __file__, *(argv or ["--child", json.dumps(spec)])]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            cwd=str(cwd), env=env)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        try:
-            stdout, stderr = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            stdout, stderr = "", ""
-        row = {"status": "timeout", "error": f"killed after {timeout:.0f} s", "stderr_tail": compare._tail(stderr)}
-    else:
-        result = compare._parse(stdout, MARKER)
-        if proc.returncode == 0 and result is not None:
-            row = result
-        else:
-            tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-            row = {"status": "crash", "error": tail[-1] if tail else f"exit code {proc.returncode}",
-                   "exit_code": proc.returncode, "stderr_tail": compare._tail(stderr)}
-    finally:
-        compare._kill_leftovers(proc.pid)
-    row["process_s"] = time.perf_counter() - started
-    return row
+    return compare.run_isolated(cmd, timeout, cwd=cwd, env=env, marker=MARKER)
 
 
 def run_accelml(meta: dict[str, Any], limit: float, args: argparse.Namespace) -> dict[str, Any]:
