@@ -2,10 +2,11 @@
 # Install the peer frameworks for bench/compare.py, each in its own virtual environment beside this script:
 #   .venv-flaml      flaml[automl]
 #   .venv-autogluon  torch==2.13.0 first (the local CPU wheel), then autogluon.tabular[all]
-# Both also get pyarrow, to read the benchmark's Parquet split files. Nothing else is pinned. Safe to run again:
+#   .venv-recsys     scikit-surprise and implicit (recommender peers, for run_recsys.py), numpy pandas scipy
+# All also get pyarrow, to read the benchmark's Parquet split files. Nothing else is pinned. Safe to run again:
 # an existing environment is reused and pip leaves satisfied requirements alone. Writes installed_versions.txt.
 #
-# Usage: bash bench/peers/install.sh [flaml|autogluon ...]    (default: both)
+# Usage: bash bench/peers/install.sh [flaml|autogluon|recsys ...]    (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
@@ -33,19 +34,29 @@ install_autogluon() {
     .venv-autogluon/bin/python -m pip install "${PIP_QUIET[@]}" "autogluon.tabular[all]" torch==2.13.0 pyarrow
 }
 
-record_versions() {
+install_recsys() {
+    venv .venv-recsys
+    .venv-recsys/bin/python -m pip install "${PIP_QUIET[@]}" scikit-surprise implicit numpy pandas scipy pyarrow
+}
+
+record_versions() {  # an environment absent here keeps its line from the previous installed_versions.txt
+    local previous=""
+    [ -f installed_versions.txt ] && previous=$(cat installed_versions.txt)
     {
         echo "# Written by install.sh on $(date -u +%Y-%m-%dT%H:%MZ); full lists: .venv-*/installed.txt"
-        for env in .venv-flaml .venv-autogluon; do
-            [ -x "$env/bin/python" ] || continue
+        for env in .venv-flaml .venv-autogluon .venv-recsys; do
+            if [ ! -x "$env/bin/python" ]; then
+                grep -F "$env (" <<<"$previous" || true
+                continue
+            fi
             "$env/bin/python" -m pip freeze > "$env/installed.txt"
             "$env/bin/python" - "$env" <<'PY'
 import sys
 from importlib import metadata
 
 names = ("flaml", "autogluon.tabular", "autogluon.core", "torch", "lightgbm", "xgboost", "xgboost-cpu", "catboost",
-         "scikit-learn",
-         "numpy", "pandas", "pyarrow", "ray", "fastai")
+         "scikit-learn", "scikit-surprise", "implicit",
+         "numpy", "pandas", "scipy", "pyarrow", "ray", "fastai")
 found = []
 for name in names:
     try:
@@ -60,12 +71,13 @@ PY
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(flaml autogluon)
+[ ${#targets[@]} -gt 0 ] || targets=(flaml autogluon recsys)
 for target in "${targets[@]}"; do
     case "$target" in
         flaml) install_flaml ;;
         autogluon) install_autogluon ;;
-        *) echo "unknown peer '$target'; valid: flaml autogluon" >&2; exit 2 ;;
+        recsys) install_recsys ;;
+        *) echo "unknown peer '$target'; valid: flaml autogluon recsys" >&2; exit 2 ;;
     esac
 done
 record_versions
