@@ -109,7 +109,8 @@ class AutoML(BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(
-        self, data: Any, target: Any = None, *, progress: Callable[[Any], None] | None = None, resume: bool = False
+        self, data: Any, target: Any = None, *, progress: Callable[[Any], None] | None = None, resume: bool = False,
+        item_table: Any = None, user_table: Any = None,
     ) -> AutoML:
         """Search, tune and ensemble models for ``target`` in ``data``: a table (a DataFrame or a file path), a folder
         of images with one subfolder per class (the target is implied), or NumPy images ``(n, height, width[,
@@ -117,6 +118,12 @@ class AutoML(BaseEstimator):
 
         With ``resume=True`` the run recorded in ``work_dir`` continues for ``time_limit`` more seconds on the same
         data and settings (seed, metric, task, folds and families come from the recorded run).
+
+        A log of interactions (``roles`` give a ``"user"`` and an ``"item"`` column, and optionally a ``"time"``
+        one) is fitted as a recommender: ``target`` is the rating column, or ``None`` when each row is an
+        interaction; ``item_table`` and ``user_table`` (tables or paths) add attributes joined by the same id column
+        names. Then use :meth:`recommend`, :meth:`similar_items` and, with ratings, :meth:`predict` on (user, item)
+        pairs.
         """
         from accelml.budget import Deadline
 
@@ -136,7 +143,8 @@ class AutoML(BaseEstimator):
                                           "max_trials": self.max_trials, "n_jobs": self.n_jobs})
         metric = None if isinstance(self.metric, str) or resume else self.metric
         self.result_ = fit_pipeline(
-            data, target, config, metric=metric, progress=progress, deadline=deadline, store=store, resume=resume
+            data, target, config, metric=metric, progress=progress, deadline=deadline, store=store, resume=resume,
+            item_table=item_table, user_table=user_table,
         )
         return self
 
@@ -187,7 +195,10 @@ class AutoML(BaseEstimator):
 
     def predict(self, data: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) for each row (each image, for a folder of images, a
-        list of image paths or NumPy images)."""
+        list of image paths or NumPy images); for a recommender with ratings, the rating of each (user, item) row of
+        a table with the training's user and item columns."""
+        if self._recommender() is not None:
+            return self._predict_pairs(data)
         out = self._outputs(data)
         task = get_task(self.task_)
         return task.decode(out, self.classes_) if task.classification else out
@@ -212,6 +223,40 @@ class AutoML(BaseEstimator):
         out = self._outputs(frame)
         y = encode_target(frame[target], result.schema)
         return result.metric.score_from_proba(y, out)
+
+    # ------------------------------------------------------------------ recommend
+    def _recommender(self) -> Any:
+        ensemble = self._result().ensemble
+        return ensemble if getattr(ensemble, "kind", None) == "recommender" else None
+
+    def _require_recommender(self, what: str) -> Any:
+        rec = self._recommender()
+        if rec is None:
+            raise ConfigError(f"{what} needs a recommender: fit a log of interactions with a user and an item role "
+                              "(roles={'user_id': 'user', 'item_id': 'item'})")
+        return rec
+
+    def _predict_pairs(self, data: Any) -> np.ndarray:
+        from accelml.data import read_table
+
+        rec = self._recommender()
+        frame = read_table(data)
+        user, item = rec.interactions.user, rec.interactions.item
+        missing = [c for c in (user, item) if c not in frame.columns]
+        if missing:
+            raise ConfigError(f"the pairs to rate need the columns {user!r} and {item!r} (missing: "
+                              f"{', '.join(map(repr, missing))})")
+        return rec.predict_ratings(frame[user], frame[item])
+
+    def recommend(self, users: Any, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """The top ``k`` items for each of ``users`` (one id or several): a frame with ``user``, ``rank``,
+        ``item``, ``score`` and ``source`` (``personal``; ``attributes`` for a user known only from the user table;
+        ``popular`` for a user the model never saw). ``exclude_seen`` leaves out the items a user already chose."""
+        return self._require_recommender("recommend()").recommend(users, k=k, exclude_seen=exclude_seen)
+
+    def similar_items(self, item: Any, k: int = 10) -> pd.DataFrame:
+        """The ``k`` items most often chosen with ``item`` (by attributes for an item without interactions)."""
+        return self._require_recommender("similar_items()").similar_items(item, k=k)
 
     # ------------------------------------------------------------------ analysis
     def leaderboard(self) -> pd.DataFrame:

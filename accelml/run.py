@@ -100,15 +100,36 @@ def fit_pipeline(
     deadline: Deadline | None = None,
     store: TrialStore | None = None,
     resume: bool = False,
+    item_table: Any = None,
+    user_table: Any = None,
 ) -> FitResult:
     """Fit accelml on ``data`` (a table, a folder of images or images: see :func:`~accelml.data.sources.read_data`)
     within ``config.time_limit`` seconds, reading included.
 
     With a ``store`` every trial is recorded as it finishes; with ``resume`` the run recorded there continues (same
     data, which is checked, and the trials already done are not repeated).
+
+    With a USER and an ITEM role the data is a log of interactions and the task is recommendation (the target, if
+    any, holds ratings; ``item_table`` and ``user_table`` are optional side tables of attributes, joined by id): see
+    :mod:`accelml.run_recommend`.
     """
     deadline = deadline or Deadline.after(config.time_limit)
     started = time.monotonic()
+    from accelml.run_recommend import fit_recommend, is_interaction_log
+
+    if is_interaction_log(config.roles):
+        if resume or store is not None:
+            raise ConfigError("work_dir and resume are not available for recommendation yet; leave them unset")
+        from accelml.data import read_table
+
+        frame = read_table(data)
+        return fit_recommend(frame, target if isinstance(target, str) else None, config, metric=metric,
+                             deadline=deadline, started=started,
+                             item_table=None if item_table is None else read_table(item_table),
+                             user_table=None if user_table is None else read_table(user_table))
+    if item_table is not None or user_table is not None:
+        raise ConfigError("item_table and user_table are side tables of a recommender: give the user and item columns "
+                          "of the interactions their roles (roles={'user_id': 'user', 'item_id': 'item'})")
     frame, target = read_data(data, target, image_shape=config.image_shape)
     if target is None:
         raise ConfigError("give the target: the name of the column to predict (or, with NumPy images, the labels)")

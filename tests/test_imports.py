@@ -212,7 +212,7 @@ LAYERS = (
     {"ensemble"},
     {"result", "leaderboard"},
     {"export", "report", "monitor", "explain", "serve"},
-    {"run"},
+    {"run", "run_recommend"},
     {"automl", "sklearn_api"},
     {"cli"},
 )

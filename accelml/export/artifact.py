@@ -54,10 +54,11 @@ def model_libraries(families: Iterable[str]) -> list[str]:
     ['numpy', 'pandas', 'scikit-learn', 'lightgbm', 'skops']
     """
     from accelml.models import MODELS
+    from accelml.models.recommenders import RECOMMENDERS
 
     names = list(LIBRARIES)
     for family in families:
-        for module in MODELS[family].requires:
+        for module in (RECOMMENDERS[family] if family in RECOMMENDERS else MODELS[family]).requires:
             name = _DISTRIBUTIONS.get(module, module)
             if name not in names:
                 names.append(name)
@@ -99,7 +100,10 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         members = []
-        for member in result.ensemble.members:
+        recommender = getattr(result.ensemble, "kind", None) == "recommender"
+        # a recommender writes its own files (id maps, seen items, each member's arrays) under recommender/
+        ensemble = result.ensemble.save(tmp / "recommender") if recommender else None
+        for member in result.ensemble.members if not recommender else []:
             folder = Path("members") / member.name
             for k, (pre, model) in enumerate(zip(member.preprocessors, member.models)):
                 fold = tmp / folder / f"fold_{k}"
@@ -118,9 +122,11 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             )
         if result.sample is not None:
             result.sample.to_parquet(tmp / "sample.parquet", index=False)
+        if result.sample is not None and result.sample_oof is not None:
             np.save(tmp / "sample_oof.npy", np.asarray(result.sample_oof, dtype=np.float64), allow_pickle=False)
         metric = result.metric
         from accelml.metrics import list_metrics
+        from accelml.metrics.registry import ranking_metric
 
         manifest = {
             "format": "accelml-artifact",
@@ -134,7 +140,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             "metric": {
                 "name": metric.name,
                 "greater_is_better": metric.greater_is_better,
-                "custom": metric.name not in list_metrics(),
+                "custom": metric.name not in list_metrics() and ranking_metric(metric.name) is None,
                 "reason": result.metric_reason,
             },
             "val_score": result.val_score,
@@ -147,7 +153,7 @@ def save_artifact(result: Any, path: Path, *, force: bool = False) -> Path:
             "issues": [i.to_dict() for i in result.issues],
             "leaderboard": json.loads(leaderboard(result).to_json(orient="records")),
             "trials": [t.to_dict() for t in result.trials],
-            "ensemble": {"members": members, "temperature": result.ensemble.temperature},
+            "ensemble": ensemble or {"members": members, "temperature": result.ensemble.temperature},
             "extra": result.extra,
         }
         files = [p for p in sorted(tmp.rglob("*")) if p.is_file()]
@@ -241,7 +247,9 @@ def load_artifact(path: Path) -> Any:
 
     schema = Schema.from_dict(manifest["schema"])
     m = manifest["metric"]
-    if m["name"] in list_metrics(schema.task):
+    from accelml.metrics.registry import ranking_metric
+
+    if m["name"] in list_metrics(schema.task) or ranking_metric(m["name"]) is not None:
         metric = get_metric(m["name"], schema.task)
     else:
         metric = make_metric(_custom_metric_missing(m["name"]), name=m["name"], greater_is_better=m["greater_is_better"],
@@ -249,7 +257,8 @@ def load_artifact(path: Path) -> Any:
 
     members = []
     shared: dict[str, Any] = {}  # identical fold preprocessing is one object, so it is applied once
-    for entry in manifest["ensemble"]["members"]:
+    recommender = manifest["ensemble"].get("kind") == "recommender"
+    for entry in manifest["ensemble"]["members"] if not recommender else []:
         cls = MODELS[entry["model"]]
         pres, models = [], []
         for k in range(entry["folds"]):
@@ -271,14 +280,21 @@ def load_artifact(path: Path) -> Any:
     sample = sample_oof = None
     if (path / "sample.parquet").exists() and "sample.parquet" in manifest["files"]:
         sample = pd.read_parquet(path / "sample.parquet")
+    if sample is not None and "sample_oof.npy" in manifest["files"]:
         sample_oof = np.load(path / "sample_oof.npy", allow_pickle=False)
+    if recommender:
+        from accelml.ensemble.recommender import Recommender
+
+        ensemble = Recommender.load(path / "recommender", manifest["ensemble"])
+    else:
+        ensemble = Ensemble(members, float(manifest["ensemble"].get("temperature", 1.0)))
     return FitResult(
         schema=schema,
         metric=metric,
         metric_reason=m.get("reason", ""),
         issues=[DataIssue(**i) for i in manifest["issues"]],
         trials=trials,
-        ensemble=Ensemble(members, float(manifest["ensemble"].get("temperature", 1.0))),
+        ensemble=ensemble,
         val_score=manifest["val_score"],
         config=FitConfig.from_dict(manifest["config"]),  # tolerant of options added or removed since it was saved
         fit_seconds=manifest["fit_seconds"],

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from typing import Any
 
 from accelml.exceptions import ConfigError
 from accelml.metrics import classification as cls
+from accelml.metrics import ranking
 from accelml.metrics import regression as reg
 from accelml.metrics.metric import CLASSIFICATION_TASKS, TASKS, Metric, make_metric
 from accelml.tasks import get_task
 
-__all__ = ["METRICS", "default_metric", "get_metric", "list_metrics"]
+__all__ = ["METRICS", "default_metric", "get_metric", "list_metrics", "ranking_metric"]
 
+_RECOMMEND = frozenset(key for key in TASKS if get_task(key).output == "scores")
+_RATINGS = frozenset({"regression"}) | _RECOMMEND  # rating errors score regression and rating predictions alike
 _REGRESSION = frozenset({"regression"})
 
 
@@ -116,7 +120,7 @@ _ALL: list[Metric] = [
         func=reg.rmse,
         greater_is_better=False,
         needs_proba=False,
-        tasks=_REGRESSION,
+        tasks=_RATINGS,
         description="penalises large errors and reads in the target's own units",
     ),
     Metric(
@@ -132,7 +136,7 @@ _ALL: list[Metric] = [
         func=reg.mae,
         greater_is_better=False,
         needs_proba=False,
-        tasks=_REGRESSION,
+        tasks=_RATINGS,
         description="weighs every error linearly, so outliers matter less than with rmse",
     ),
     Metric(
@@ -171,6 +175,42 @@ _ALL: list[Metric] = [
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 
+# Ranking metrics of top-k lists, named with their k (ndcg@10, precision@5); the list's k=10 ones are listed, any k
+# is understood. Their truth is each user's relevant items, their prediction the users' lists (metrics.ranking).
+_RANKING = {
+    "precision": ("measures the share of each list that the user went on to choose", True),
+    "recall": ("measures the share of what the user went on to choose that the list found", True),
+    "ndcg": ("rewards finding what the user chose, and finding it near the top of the list", True),
+    "map": ("averages precision at each position where the list found something the user chose", True),
+    "hit_rate": ("measures the share of users whose list holds at least one item they chose", True),
+    "coverage": ("measures the share of the catalogue that appears in some user's list", True),
+}
+
+
+def ranking_metric(name: str) -> Metric | None:
+    """The ranking metric called ``name`` (``"ndcg@10"``, ``"precision@5"``), or ``None`` if it is not one.
+
+    >>> ranking_metric("NDCG@5").name, ranking_metric("ndcg").name, ranking_metric("rmse")
+    ('ndcg@5', 'ndcg@10', None)
+    """
+    base, _, k = name.strip().lower().replace("-", "_").partition("@")
+    if base not in _RANKING or not (k or "10").isdigit() or int(k or 10) < 1:
+        return None
+    k = int(k or 10)
+    description, greater = _RANKING[base]
+    key = f"{base}@{k}"
+
+    def score(relevant: Any, recommended: Any) -> float:  # relevant: users x items; recommended: users x k ids
+        return ranking.ranking_metrics(recommended, relevant, k, relevant.shape[1])[key]
+
+    return Metric(name=key, func=score, greater_is_better=greater, needs_proba=False, tasks=_RECOMMEND,
+                  description=description)
+
+
+for _name in _RANKING:
+    if _RECOMMEND:
+        METRICS[f"{_name}@10"] = ranking_metric(_name)
+
 
 
 def _check_task(task: str) -> None:
@@ -202,7 +242,7 @@ def default_metric(task: str) -> Metric:
         'log_loss'
     """
     _check_task(task)
-    return METRICS[get_task(task).default_metric].for_task(task)
+    return _lookup(get_task(task).default_metric, task).for_task(task)
 
 
 def _suggest(key: str) -> list[str]:
@@ -219,6 +259,8 @@ def _or_list(names: list[str]) -> str:
 
 def _lookup(name: str, task: str) -> Metric:
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if "@" in key and key not in METRICS and ranking_metric(key) is not None:
+        return ranking_metric(key)
     valid = ", ".join(list_metrics(task))
     if key not in METRICS:
         hint = _suggest(key)

@@ -32,12 +32,15 @@ from accelml.budget import Deadline
 __all__ = [
     "EASE",
     "ALSRatings",
+    "Attributes",
     "Biases",
     "FactorModel",
     "ItemKNN",
     "ItemKNNRatings",
+    "ImplicitALS",
     "Popularity",
     "RP3Beta",
+    "UserKNN",
     "interaction_matrix",
     "normalise_scores",
 ]
@@ -143,10 +146,10 @@ class RP3Beta:
 
 class EASE:
     """Embarrassingly shallow autoencoder: the item-item weights ``B`` that best rebuild each user's row from their
-    other items, in closed form with l2 penalty ``lam``."""
+    other items, in closed form with l2 penalty ``lam`` (plus ``dropout`` emphasis, see :meth:`fit`)."""
 
-    def __init__(self, lam: float = 500.0):
-        self.lam = float(lam)
+    def __init__(self, lam: float = 500.0, dropout: float = 0.0):
+        self.lam, self.dropout = float(lam), float(dropout)
 
     @staticmethod
     def fits(n_items: int) -> bool:
@@ -156,7 +159,9 @@ class EASE:
     def fit(self, R: sp.csr_matrix) -> EASE:
         B = _binary(R)
         G = (B.T @ B).toarray().astype(np.float64)
-        G[np.diag_indices_from(G)] += self.lam
+        # With dropout p the penalty of each item grows with its popularity (p / (1 - p) times its count: the
+        # denoising autoencoder of Steck 2020, EDLAE), which keeps popular items from rebuilding themselves
+        G[np.diag_indices_from(G)] += self.lam + self.dropout / (1.0 - self.dropout) * np.diag(G)
         P = np.linalg.inv(G)
         W = -P / np.diag(P)[None, :]
         np.fill_diagonal(W, 0.0)
@@ -165,6 +170,112 @@ class EASE:
 
     def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
         return np.asarray(_binary(R[users]) @ self.weights_, dtype=np.float32)
+
+
+class UserKNN:
+    """Cosine user-user similarity, each user's ``neighbours`` nearest kept; an item's score sums the similarity of
+    the neighbours who chose it."""
+
+    def __init__(self, neighbours: int = 50, shrink: float = 0.0):
+        self.neighbours, self.shrink = int(neighbours), float(shrink)
+
+    def fit(self, R: sp.csr_matrix) -> UserKNN:
+        B = _binary(R)
+        self.train_ = B
+        norms = np.sqrt(np.asarray(B.sum(axis=1)).ravel())
+        co = (B @ B.T).toarray().astype(np.float32)
+        S = co / (np.outer(norms, norms) + self.shrink + 1e-9)
+        np.fill_diagonal(S, 0.0)
+        self.similarity_ = sp.csr_matrix(_keep_top(S.T, self.neighbours).T)  # rows: each user's neighbours
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray((self.similarity_[users] @ self.train_).todense(), dtype=np.float32)
+
+
+class ImplicitALS:
+    """Matrix factorisation of implicit feedback by alternating least squares (Hu, Koren and Volinsky 2008):
+    confidence ``1 + alpha * r_ui`` on observed pairs, preference 0 elsewhere. The ``implicit`` package fits it where
+    it is installed; otherwise the same normal equations are solved here, user by user. The deadline is checked
+    every iteration."""
+
+    def __init__(self, factors: int = 64, reg: float = 0.05, alpha: float = 10.0, iterations: int = 15,
+                 seed: int = 0):
+        self.factors, self.reg, self.alpha = int(factors), float(reg), float(alpha)
+        self.iterations, self.seed = int(iterations), int(seed)
+
+    def fit(self, R: sp.csr_matrix, deadline: Deadline | None = None) -> ImplicitALS:
+        deadline = deadline if deadline is not None else Deadline.never()
+        B = _binary(R)
+        rng = np.random.default_rng(self.seed)
+        X = rng.normal(0, 0.01, (B.shape[0], self.factors))
+        Y = rng.normal(0, 0.01, (B.shape[1], self.factors))
+        C_users, C_items = B.tocsr(), B.T.tocsr()
+        self.iterations_ = 0
+        for it in range(self.iterations):
+            if it and deadline.expired():
+                break
+            X = _implicit_rows(C_users, Y, self.reg, self.alpha)
+            Y = _implicit_rows(C_items, X, self.reg, self.alpha)
+            self.iterations_ = it + 1
+        self.user_factors_, self.item_factors_ = X.astype(np.float32), Y.astype(np.float32)
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return self.user_factors_[users] @ self.item_factors_.T
+
+
+def _implicit_rows(C: sp.csr_matrix, Y: np.ndarray, reg: float, alpha: float) -> np.ndarray:
+    """Each row ``x_u = (Y'Y + Y_u' (alpha) Y_u + reg I)^-1 Y_u' (1 + alpha) 1`` over the row's stored entries."""
+    k = Y.shape[1]
+    base = Y.T @ Y + reg * np.eye(k)
+    out = np.zeros((C.shape[0], k))
+    for r in range(C.shape[0]):
+        lo, hi = C.indptr[r], C.indptr[r + 1]
+        if lo == hi:
+            continue
+        Yr = Y[C.indices[lo:hi]]
+        out[r] = np.linalg.solve(base + alpha * (Yr.T @ Yr), (1.0 + alpha) * Yr.sum(axis=0))
+    return out
+
+
+class Attributes:
+    """The hybrid's content side: a user's profile is the mean of the attributes (genres, categories) of the items
+    they chose, and items are scored by how well their attributes match it; new users with attributes of their own
+    are scored by what users with the same attributes chose. Items and users without interactions get lists too."""
+
+    def __init__(self, weight: float = 1.0):
+        self.weight = float(weight)
+
+    def fit(self, R: sp.csr_matrix, item_attrs: np.ndarray | None, user_attrs: np.ndarray | None) -> Attributes:
+        B = _binary(R)
+        n_items = B.shape[1]
+        F = item_attrs if item_attrs is not None and item_attrs.shape[1] else np.zeros((n_items, 0), np.float32)
+        norms = np.linalg.norm(F, axis=1, keepdims=True)
+        self.item_attrs_ = (F / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.train_ = B
+        pop = np.asarray(B.sum(axis=0)).ravel()
+        self.popularity_ = (pop / max(pop.max(), 1.0)).astype(np.float32)
+        if user_attrs is not None and user_attrs.shape[1]:  # what users with each attribute chose, per user of it
+            U = sp.csr_matrix(user_attrs)
+            counts = np.asarray(U.sum(axis=0)).ravel()
+            self.by_attribute_ = (np.asarray((U.T @ B).todense()) / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
+        else:
+            self.by_attribute_ = np.zeros((0, n_items), np.float32)
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        profile = np.asarray(_binary(R[users]) @ self.item_attrs_)
+        norms = np.linalg.norm(profile, axis=1, keepdims=True)
+        content = (profile / np.where(norms > 0, norms, 1.0)) @ self.item_attrs_.T
+        return (self.weight * content + 0.1 * self.popularity_[None, :]).astype(np.float32)
+
+    def score_attributes(self, user_attrs: np.ndarray) -> np.ndarray:
+        """Scores for users known only by their attributes: the mean choices of the users who share them."""
+        if not self.by_attribute_.shape[0] or not user_attrs.shape[1]:
+            return np.tile(self.popularity_, (len(user_attrs), 1))
+        out = np.asarray(user_attrs, dtype=np.float32) @ self.by_attribute_
+        return out / np.maximum(np.asarray(user_attrs).sum(axis=1, keepdims=True), 1.0)
 
 
 def _keep_top(S: np.ndarray, k: int) -> np.ndarray:

@@ -44,6 +44,8 @@ ISSUE_KINDS = (
     "empty_text",
     "repeated_text",
     "text_as_category",
+    "missing_ids",
+    "duplicate_pairs",
     "junk_text",
     "long_text",
 )

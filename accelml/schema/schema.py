@@ -27,11 +27,17 @@ class ColumnRole(str, Enum):
     # One image per row: a path to an image file (relative paths are resolved against the table's folder when it is
     # read) or an in-memory uint8 array (H, W[, C]). Inferred from paths with image extensions, or from arrays.
     IMAGE = "image"
+    # Given by the user, never inferred: who interacted with what. A table with a USER and an ITEM column is a log of
+    # interactions and its task is recommendation; the ids are keys, never features of a table model.
+    USER = "user"
+    ITEM = "item"
 
     @property
     def is_feature(self) -> bool:
-        """Identifiers, constants and group ids carry no signal and are dropped before training."""
-        return self not in (ColumnRole.IDENTIFIER, ColumnRole.CONSTANT, ColumnRole.GROUP)
+        """Identifiers, constants and group ids carry no signal and are dropped before training; user and item ids are
+        the keys of a recommender, not features."""
+        return self not in (ColumnRole.IDENTIFIER, ColumnRole.CONSTANT, ColumnRole.GROUP, ColumnRole.USER,
+                            ColumnRole.ITEM)
 
     @property
     def is_datetime(self) -> bool:

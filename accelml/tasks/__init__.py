@@ -10,7 +10,7 @@ Example:
     >>> get_task("regresion")
     Traceback (most recent call last):
     ...
-    accelml.exceptions.ConfigError: unknown task 'regresion'; did you mean 'regression'? Valid: binary, multiclass, regression
+    accelml.exceptions.ConfigError: unknown task 'regresion'; did you mean 'regression'? Valid: binary, multiclass, recommend, regression
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ TASKS = Registry(
         "binary": "accelml.tasks.classification:Binary",
         "multiclass": "accelml.tasks.classification:Multiclass",
         "regression": "accelml.tasks.regression:Regression",
+        "recommend": "accelml.tasks.recommend:Recommend",
     },
 )
 
@@ -55,8 +56,8 @@ def encode_target(y: pd.Series, schema: Any) -> np.ndarray:
 
 
 def infer_task(y: pd.Series, roles: Mapping[str, str] | None = None) -> str:
-    """Guess the learning task from the target column (``roles`` will decide first for tasks that have role
-    columns, such as recommendation).
+    """Guess the learning task: roles first (a USER and an ITEM column make a log of interactions, whose task is
+    recommendation whatever the target), then the target column.
 
     Strings, categories and booleans are classification; integer-valued numbers are classification when they take
     few distinct values (2, at most 10, or at most 20 that are also at most 5% of the rows); all else is regression.
@@ -72,6 +73,8 @@ def infer_task(y: pd.Series, roles: Mapping[str, str] | None = None) -> str:
         >>> infer_task(pd.Series([0.5, 1.25, 3.0]))
         'regression'
     """
+    if roles and {"user", "item"} <= set(_role_values(roles)):
+        return "recommend"
     values = require_two_values(y)
     n_unique = nunique(values)
     labels = "binary" if n_unique == 2 else "multiclass"
@@ -88,3 +91,8 @@ def infer_task(y: pd.Series, roles: Mapping[str, str] | None = None) -> str:
     if n_unique <= 20 and (n_unique <= 10 or n_unique <= 0.05 * len(values)):
         return "multiclass"
     return "regression"
+
+
+def _role_values(roles: Mapping[str, Any]) -> list[str]:
+    """The role names given, as lower-case strings (a role may be given as a ColumnRole)."""
+    return [str(getattr(role, "value", role)).strip().lower() for role in roles.values()]

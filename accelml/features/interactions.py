@@ -1,0 +1,227 @@
+"""The ``interactions`` input: a log of (user, item[, rating][, time]) rows as index arrays and sparse matrices.
+
+:class:`Interactions` learns the id maps (any ids: integers or strings, compared by their text, so that ``42`` typed
+on a command line finds the integer id 42), merges duplicated (user, item) pairs by a stated policy and encodes side
+tables of user and item attributes as numeric matrices aligned with the ids. Its state is plain JSON plus arrays.
+
+Example:
+    >>> log = pd.DataFrame({"u": ["a", "b", "a", "a"], "i": [10, 10, 11, 10], "r": [4, 5, 3, 2]})
+    >>> inter = Interactions("u", "i", rating="r").fit(log)
+    >>> inter.users, inter.items, inter.duplicates_merged
+    (['a', 'b'], ['10', '11'], 1)
+    >>> enc = inter.encode(log)
+    >>> enc.users.tolist(), enc.items.tolist(), enc.ratings.tolist()
+    ([0, 1, 0], [0, 0, 1], [3.0, 5.0, 3.0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from accelml.exceptions import DataError
+
+__all__ = ["Encoded", "Interactions", "SideTable", "id_text"]
+
+# Levels of a categorical attribute kept (the most frequent); the rest share an "other" level
+MAX_LEVELS = 50
+# Bins of a numeric attribute (by quantile), each a 0/1 column
+NUMERIC_BINS = 5
+
+
+def id_text(values: Any) -> np.ndarray:
+    """Ids as text, the form they are compared in: whole floats lose their ``.0`` (ids read with missing values
+    become floats), so ``42``, ``42.0`` and ``"42"`` are one id.
+
+    >>> id_text(pd.Series([42.0, 7.0])).tolist(), id_text(["a", 3]).tolist()
+    (['42', '7'], ['a', '3'])
+    """
+    s = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if pd.api.types.is_float_dtype(s.dtype):
+        finite = s.dropna()
+        if len(finite) and np.all(finite == np.round(finite)):
+            s = s.astype("Int64")
+    return s.astype(str).to_numpy(dtype=object)
+
+
+@dataclass
+class Encoded:
+    """One log as the models see it: index arrays (``-1`` for an id unknown to the maps), ratings and times."""
+
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray | None
+    times: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def take(self, rows: np.ndarray) -> Encoded:
+        return Encoded(self.users[rows], self.items[rows], None if self.ratings is None else self.ratings[rows],
+                       None if self.times is None else self.times[rows])
+
+    def matrix(self, n_users: int, n_items: int, values: np.ndarray | None = None) -> sp.csr_matrix:
+        """Users x items CSR, 1 (or ``values``) per interaction; duplicates summed."""
+        data = np.ones(len(self), dtype=np.float32) if values is None else np.asarray(values, dtype=np.float32)
+        return sp.csr_matrix((data, (self.users, self.items)), shape=(n_users, n_items), dtype=np.float32)
+
+
+@dataclass
+class SideTable:
+    """Attributes of users or items from a side table, as a 0/1 matrix aligned with the ids: binary columns as they
+    are, categoricals one-hot (:data:`MAX_LEVELS` most frequent levels), numbers in :data:`NUMERIC_BINS` quantile
+    bins; free text, ids and dates are left out. Rows of ids the side table lacks are all zero."""
+
+    id_column: str
+    columns: list[str] = field(default_factory=list)  # attribute names, one per matrix column
+    skipped: list[str] = field(default_factory=list)
+
+    def fit_transform(self, frame: pd.DataFrame, ids: list[str]) -> np.ndarray:
+        """The attribute matrix of ``ids`` (``len(ids)`` x attributes, float32)."""
+        if self.id_column not in frame.columns:
+            raise DataError(f"the side table has no column '{self.id_column}' to join on; name the id column the "
+                            f"same as in the interactions (its columns are: {', '.join(map(str, frame.columns[:20]))})")
+        keys = id_text(frame[self.id_column])
+        table = frame.assign(**{self.id_column: keys}).drop_duplicates(self.id_column).set_index(self.id_column)
+        table = table.reindex(ids)
+        blocks, names = [], []
+        for name in table.columns:
+            block, labels = _encode_attribute(table[name], len(frame))
+            if block is None:
+                self.skipped.append(str(name))
+                continue
+            blocks.append(block)
+            names += [f"{name}={label}" for label in labels]
+        self.columns = names
+        if not blocks:
+            return np.zeros((len(ids), 0), dtype=np.float32)
+        return np.hstack(blocks).astype(np.float32)
+
+
+def _encode_attribute(s: pd.Series, n_rows: int) -> tuple[np.ndarray | None, list[str]]:
+    values = s.dropna()
+    if values.empty or values.nunique() < 2:
+        return None, []
+    if pd.api.types.is_bool_dtype(s.dtype) or (pd.api.types.is_numeric_dtype(s.dtype)
+                                               and set(values.unique().tolist()) <= {0, 1}):
+        return s.fillna(0).to_numpy(dtype=np.float32)[:, None], ["1"]
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, NUMERIC_BINS + 1)[1:-1]))
+        bins = np.where(s.isna(), -1, np.searchsorted(edges, s.fillna(0).to_numpy(), side="right"))
+        labels = [f"bin{b}" for b in range(len(edges) + 1)]
+        return (bins[:, None] == np.arange(len(labels))[None, :]).astype(np.float32), labels
+    text = values.astype(str)
+    if text.nunique() > max(MAX_LEVELS, 0.5 * n_rows):  # titles, urls, free text: not an attribute to group by
+        return None, []
+    levels = text.value_counts().index[:MAX_LEVELS].tolist()
+    cells = s.astype(str).where(s.notna(), None).to_numpy(dtype=object)
+    return np.stack([cells == level for level in levels], axis=1).astype(np.float32), [str(v) for v in levels]
+
+
+class Interactions:
+    """The ``interactions`` input: id maps of the users and items of a log, and how its rows are merged.
+
+    Duplicated (user, item) pairs are merged into one interaction: with a rating target the ratings are averaged
+    (and the latest time kept), without one the pair counts once; :attr:`duplicates_merged` says how many rows were
+    merged away, and the fit log says so.
+    """
+
+    kind = "interactions"
+
+    def __init__(self, user: str, item: str, *, rating: str | None = None, time: str | None = None):
+        self.user, self.item, self.rating, self.time = user, item, rating, time
+        self.users: list[str] = []
+        self.items: list[str] = []
+        self.duplicates_merged = 0
+        self._user_index: dict[str, int] = {}
+        self._item_index: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, frame: pd.DataFrame, *, extra_users: Any = (), extra_items: Any = ()) -> Interactions:
+        """Learn the ids of ``frame`` (and of ``extra_users``/``extra_items``: ids only a side table holds, which the
+        attribute-based family can still recommend to or recommend), sorted for reproducibility."""
+        for column in (self.user, self.item):
+            if column not in frame.columns:
+                raise DataError(f"the interactions have no column '{column}'")
+        users = np.unique(np.concatenate([id_text(frame[self.user]), id_text(pd.Series(list(extra_users)))]))
+        items = np.unique(np.concatenate([id_text(frame[self.item]), id_text(pd.Series(list(extra_items)))]))
+        self._set_ids([str(u) for u in users], [str(i) for i in items])
+        pairs = pd.DataFrame({"u": id_text(frame[self.user]), "i": id_text(frame[self.item])})
+        self.duplicates_merged = int(pairs.duplicated().sum())
+        return self
+
+    def _set_ids(self, users: list[str], items: list[str]) -> None:
+        self.users, self.items = users, items
+        self._user_index = {u: k for k, u in enumerate(users)}
+        self._item_index = {i: k for k, i in enumerate(items)}
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    # ------------------------------------------------------------------ encode
+    def user_index(self, ids: Any) -> np.ndarray:
+        """Row indices of user ids; ``-1`` for users the model never saw."""
+        return np.array([self._user_index.get(u, -1) for u in id_text(ids)], dtype=np.int64)
+
+    def item_index(self, ids: Any) -> np.ndarray:
+        """Column indices of item ids; ``-1`` for items the model never saw."""
+        return np.array([self._item_index.get(i, -1) for i in id_text(ids)], dtype=np.int64)
+
+    def encode(self, frame: pd.DataFrame, *, merge: bool = True) -> Encoded:
+        """The log as index arrays, ratings (floats) and times (seconds), duplicated pairs merged when ``merge``."""
+        users, items = self.user_index(frame[self.user]), self.item_index(frame[self.item])
+        ratings = None if self.rating is None else pd.to_numeric(frame[self.rating]).to_numpy(dtype=np.float64)
+        times = None if self.time is None else _seconds(frame[self.time])
+        enc = Encoded(users, items, ratings, times)
+        return _merge(enc) if merge else enc
+
+    # ------------------------------------------------------------------ state
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "user": self.user, "item": self.item, "rating": self.rating, "time": self.time,
+                "users": self.users, "items": self.items, "duplicates_merged": self.duplicates_merged}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Interactions:
+        out = cls(d["user"], d["item"], rating=d.get("rating"), time=d.get("time"))
+        out._set_ids([str(u) for u in d["users"]], [str(i) for i in d["items"]])
+        out.duplicates_merged = int(d.get("duplicates_merged", 0))
+        return out
+
+
+def _seconds(s: pd.Series) -> np.ndarray:
+    """Times as float seconds: datetimes since the epoch, numbers as they are (a Unix timestamp, a day count)."""
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return pd.to_numeric(s).to_numpy(dtype=np.float64)
+    stamps = pd.to_datetime(s, errors="coerce", utc=True)
+    if stamps.isna().all() and s.notna().any():
+        raise DataError(f"time column '{s.name}' holds neither dates nor numbers")
+    return (stamps.astype("int64") / 1e9).to_numpy(dtype=np.float64)
+
+
+def _merge(enc: Encoded) -> Encoded:
+    """One row per (user, item): the mean rating and the latest time of the pair's rows, in first-seen order."""
+    key = enc.users.astype(np.int64) * (int(enc.items.max(initial=0)) + 2) + enc.items
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if len(uniq) == len(key):
+        return enc
+    order = np.argsort(first, kind="stable")  # keep the log's order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[inverse]
+    rows = np.sort(first)
+    ratings = times = None
+    if enc.ratings is not None:
+        ratings = np.bincount(group, enc.ratings, len(rows)) / np.bincount(group, minlength=len(rows))
+    if enc.times is not None:
+        times = np.full(len(rows), -np.inf)
+        np.maximum.at(times, group, enc.times)
+    return Encoded(enc.users[rows], enc.items[rows], ratings, times)
