@@ -37,13 +37,13 @@ EXAMPLE_USERS = 5  # users whose lists the report shows next to their history
 
 
 def is_interaction_log(roles: Mapping[str, Any]) -> bool:
-    """Whether the roles name a USER and an ITEM column (then the task is recommendation).
+    """Whether the roles name a USER or an ITEM column (then the task is recommendation, which needs both).
 
-    >>> is_interaction_log({"u": "user", "i": "Item"}), is_interaction_log({"u": "user"})
-    (True, False)
+    >>> is_interaction_log({"u": "user", "i": "Item"}), is_interaction_log({"u": "user"}), is_interaction_log({})
+    (True, True, False)
     """
     values = {str(getattr(r, "value", r)).strip().lower() for r in roles.values()}
-    return {"user", "item"} <= values
+    return bool({"user", "item"} & values)
 
 
 def interaction_roles(roles: Mapping[str, Any], columns: Any) -> dict[str, str | None]:
@@ -63,7 +63,8 @@ def interaction_roles(roles: Mapping[str, Any], columns: Any) -> dict[str, str |
             raise ConfigError(f"columns {', '.join(map(repr, names))} all have the {role} role; give it to one")
         if not names and role != "time":
             other = "item" if role == "user" else "user"
-            raise ConfigError(f"a recommender needs a {role} column as well as the {other} column: add --role "
+            role_a = "an" if role == "item" else "a"
+            raise ConfigError(f"a recommender needs {role_a} {role} column as well as the {other} column: add --role "
                               f"COLUMN={role} (roles={{'COLUMN': '{role}'}})")
         if names and names[0] not in columns:
             raise ConfigError(f"the {role} column '{names[0]}' is not in the data; columns are: "

@@ -31,6 +31,7 @@ __all__ = ["MAX_K", "Recommender"]
 logger = logging.getLogger(__name__)
 
 MAX_K = 1000  # the longest list one call returns
+_BATCH_CELLS = 1 << 22  # users x items scores held at once while recommending (16 MB of float32)
 # Ratings an unknown user or item falls back on are shrunk to the global mean with this many pseudo-ratings
 _SHRINK = 5.0
 
@@ -123,7 +124,7 @@ class Recommender:
             total += m.weight * normalise_scores(np.asarray(m.core.score(self.seen, users), dtype=np.float32))
         return total
 
-    def recommend(self, users: Any, k: int = 10, exclude_seen: bool = True, batch: int = 1024) -> pd.DataFrame:
+    def recommend(self, users: Any, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
         """The top ``k`` items of each user: columns ``user``, ``rank`` (1 first), ``item``, ``score`` and
         ``source`` (``personal``, ``attributes`` or ``popular``: how the list was made)."""
         k = _check_k(k)
@@ -134,6 +135,7 @@ class Recommender:
         rows = np.zeros((len(ids), min(k, self.interactions.n_items)), dtype=np.int64)
         values = np.zeros(rows.shape, dtype=np.float64)
         source = np.full(len(ids), "popular", dtype=object)
+        batch = max(1, _BATCH_CELLS // max(self.interactions.n_items, 1))  # users scored at once
         for start in range(0, int(active.sum()), batch):
             which = np.flatnonzero(active)[start:start + batch]
             scores = self.scores(index[which])
@@ -142,18 +144,18 @@ class Recommender:
             rows[which], values[which] = recs, np.take_along_axis(scores, np.maximum(recs, 0), axis=1)
             source[which] = "personal"
         cold = np.flatnonzero(~active)
-        if len(cold):
-            scores = np.tile(self.popularity, (len(cold), 1))
+        if len(cold):  # the most popular items, or what users with the same attributes chose
+            popular = top_k(self.popularity[None, :].astype(np.float64), k)[0]
+            rows[cold], values[cold] = popular, self.popularity[np.maximum(popular, 0)]
             if self.content is not None and self.user_attrs is not None and self.user_attrs.shape[1]:
-                known = index[cold] >= 0
-                attrs = np.zeros((len(cold), self.user_attrs.shape[1]), dtype=np.float32)
-                attrs[known] = self.user_attrs[index[cold][known]]
-                has = attrs.sum(axis=1) > 0
-                if has.any():
-                    scores[has] = self.content.score_attributes(attrs[has])
-                    source[cold[has]] = "attributes"
-            recs = top_k(scores, k)
-            rows[cold], values[cold] = recs, np.take_along_axis(scores, np.maximum(recs, 0), axis=1)
+                known = cold[index[cold] >= 0]
+                known = known[self.user_attrs[index[known]].sum(axis=1) > 0]
+                for start in range(0, len(known), batch):
+                    which = known[start:start + batch]
+                    scores = self.content.score_attributes(self.user_attrs[index[which]])
+                    recs = top_k(scores, k)
+                    rows[which], values[which] = recs, np.take_along_axis(scores, np.maximum(recs, 0), axis=1)
+                    source[which] = "attributes"
         items = np.asarray(self.interactions.items, dtype=object)
         width = rows.shape[1]
         frame = pd.DataFrame({

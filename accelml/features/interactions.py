@@ -90,7 +90,7 @@ class SideTable:
         table = table.reindex(ids)
         blocks, names = [], []
         for name in table.columns:
-            block, labels = _encode_attribute(table[name], len(frame))
+            block, labels = _encode_attribute(table[name])
             if block is None:
                 self.skipped.append(str(name))
                 continue
@@ -102,7 +102,7 @@ class SideTable:
         return np.hstack(blocks).astype(np.float32)
 
 
-def _encode_attribute(s: pd.Series, n_rows: int) -> tuple[np.ndarray | None, list[str]]:
+def _encode_attribute(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
     values = s.dropna()
     if values.empty or values.nunique() < 2:
         return None, []
@@ -115,7 +115,7 @@ def _encode_attribute(s: pd.Series, n_rows: int) -> tuple[np.ndarray | None, lis
         labels = [f"bin{b}" for b in range(len(edges) + 1)]
         return (bins[:, None] == np.arange(len(labels))[None, :]).astype(np.float32), labels
     text = values.astype(str)
-    if text.nunique() > max(MAX_LEVELS, 0.5 * n_rows):  # titles, urls, free text: not an attribute to group by
+    if text.nunique() > max(2, 0.5 * len(text)):  # titles, urls, free text: not an attribute to group by
         return None, []
     levels = text.value_counts().index[:MAX_LEVELS].tolist()
     cells = s.astype(str).where(s.notna(), None).to_numpy(dtype=object)

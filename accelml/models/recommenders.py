@@ -28,8 +28,6 @@ logger = logging.getLogger(__name__)
 USER_KNN_MAX_USERS = 20_000
 # Items x items cells for the dense item-item families (item-kNN, RP3beta, item-kNN on ratings)
 ITEM_ITEM_MAX_ITEMS = 30_000
-# Users plus items above which implicit ALS leaves its NumPy solver for the implicit package (when installed)
-NUMPY_ALS_MAX_ROWS = 60_000
 
 
 @dataclass
@@ -105,9 +103,13 @@ RECOMMENDERS: dict[str, Family] = {f.key: f for f in [
            space={"alpha": [0.5, 0.8, 1.0, 1.2], "beta": [0.0, 0.2, 0.3, 0.5, 0.7], "neighbours": [100, 200, 400]},
            opening={"alpha": 0.8, "beta": 0.3, "neighbours": 200}, skip=_too_many_items(ITEM_ITEM_MAX_ITEMS)),
     Family("als", "ranking", lambda p, seed: recsys.ImplicitALS(**p, seed=seed),
-           space={"factors": [32, 64, 128], "reg": [0.01, 0.05, 0.1, 1.0], "alpha": [1.0, 5.0, 10.0, 40.0],
-                  "iterations": [10, 15]},
-           opening={"factors": 64, "reg": 0.05, "alpha": 10.0, "iterations": 15}),
+           space={"factors": [16, 32, 64, 128], "reg": [1.0, 5.0, 10.0, 20.0, 30.0, 50.0],
+                  "alpha": [0.0, 1.0, 2.0, 5.0, 10.0], "iterations": [15]},
+           opening={"factors": 32, "reg": 20.0, "alpha": 2.0, "iterations": 15}),
+    Family("bpr", "ranking", lambda p, seed: recsys.BPR(**p, seed=seed),
+           space={"factors": [32, 64, 128], "learning_rate": [0.005, 0.01, 0.05], "reg": [0.001, 0.01, 0.1],
+                  "epochs": [50, 100, 200]},
+           opening={"factors": 64, "learning_rate": 0.01, "reg": 0.01, "epochs": 100}, requires=("implicit",)),
     Family("hybrid", "ranking", lambda p, seed: recsys.Attributes(**p), space={"weight": [1.0]},
            opening={"weight": 1.0}, skip=_no_attributes),
     Family("biases", "rating", lambda p, seed: recsys.Biases(**p),
@@ -149,7 +151,7 @@ def fit_family(family: Family, params: dict[str, Any], data: TrainData, *, seed:
     if family.kind == "ranking":
         if family.key == "hybrid":
             return core.fit(data.R, data.item_attrs, data.user_attrs)
-        if family.key == "als":
+        if family.key in ("als", "bpr"):
             return core.fit(data.R, deadline=deadline)
         return core.fit(data.R)
     users, items, n_users, n_items = data.users, data.items, data.n_users, data.n_items
@@ -169,9 +171,9 @@ def predict_family(family: Family, core: Any, users: np.ndarray, items: np.ndarr
 
 # ------------------------------------------------------------------------------------------------ state
 # The classes a saved state may name: loading builds only these (no import by name from the file)
-_CLASSES = {cls.__name__: cls for cls in (recsys.Popularity, recsys.EASE, recsys.ItemKNN, recsys.UserKNN,
-                                          recsys.RP3Beta, recsys.ImplicitALS, recsys.Attributes, recsys.Biases,
-                                          recsys.ALSRatings, recsys.ItemKNNRatings, recsys.FactorModel)}
+_CLASSES = {cls.__name__: cls for cls in (
+    recsys.Popularity, recsys.EASE, recsys.ItemKNN, recsys.UserKNN, recsys.RP3Beta, recsys.ImplicitALS, recsys.BPR,
+    recsys.Attributes, recsys.Biases, recsys.ALSRatings, recsys.ItemKNNRatings, recsys.FactorModel)}
 
 
 def dump_state(core: Any, prefix: str = "") -> tuple[dict[str, Any], dict[str, np.ndarray]]:

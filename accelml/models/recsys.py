@@ -33,6 +33,7 @@ __all__ = [
     "EASE",
     "ALSRatings",
     "Attributes",
+    "BPR",
     "Biases",
     "FactorModel",
     "ItemKNN",
@@ -206,17 +207,34 @@ class ImplicitALS:
 
     def fit(self, R: sp.csr_matrix, deadline: Deadline | None = None) -> ImplicitALS:
         deadline = deadline if deadline is not None else Deadline.never()
-        B = _binary(R)
-        rng = np.random.default_rng(self.seed)
-        X = rng.normal(0, 0.01, (B.shape[0], self.factors))
-        Y = rng.normal(0, 0.01, (B.shape[1], self.factors))
-        C_users, C_items = B.tocsr(), B.T.tocsr()
+        C = _binary(R)
+        C.data = 1.0 + self.alpha * C.data  # the confidences; the implicit package is given them as they are
         self.iterations_ = 0
+        try:
+            from implicit.cpu.als import AlternatingLeastSquares
+        except ImportError:
+            AlternatingLeastSquares = None
+        if AlternatingLeastSquares is not None:
+            with _one_blas_thread():
+                model = AlternatingLeastSquares(factors=self.factors, regularization=self.reg, alpha=1.0,
+                                                iterations=1, random_state=self.seed)
+                for it in range(self.iterations):  # one iteration a call: the factors carry over, the deadline is seen
+                    if it and deadline.expired():
+                        break
+                    model.fit(C, show_progress=False)
+                    self.iterations_ = it + 1
+            self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+            self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
+            return self
+        rng = np.random.default_rng(self.seed)
+        X = rng.normal(0, 0.01, (C.shape[0], self.factors))
+        Y = rng.normal(0, 0.01, (C.shape[1], self.factors))
+        C_items = C.T.tocsr()
         for it in range(self.iterations):
             if it and deadline.expired():
                 break
-            X = _implicit_rows(C_users, Y, self.reg, self.alpha)
-            Y = _implicit_rows(C_items, X, self.reg, self.alpha)
+            X = _implicit_rows(C, Y, self.reg, deadline)
+            Y = _implicit_rows(C_items, X, self.reg, deadline)
             self.iterations_ = it + 1
         self.user_factors_, self.item_factors_ = X.astype(np.float32), Y.astype(np.float32)
         return self
@@ -225,17 +243,64 @@ class ImplicitALS:
         return self.user_factors_[users] @ self.item_factors_.T
 
 
-def _implicit_rows(C: sp.csr_matrix, Y: np.ndarray, reg: float, alpha: float) -> np.ndarray:
-    """Each row ``x_u = (Y'Y + Y_u' (alpha) Y_u + reg I)^-1 Y_u' (1 + alpha) 1`` over the row's stored entries."""
+class BPR:
+    """Bayesian personalised ranking (Rendle et al. 2009) by the ``implicit`` package: factors trained so that a
+    user's items outscore sampled others. One thread, so that a seed gives one result; the deadline is checked every
+    ten epochs."""
+
+    def __init__(self, factors: int = 64, learning_rate: float = 0.01, reg: float = 0.01, epochs: int = 100,
+                 seed: int = 0):
+        self.factors, self.learning_rate, self.reg = int(factors), float(learning_rate), float(reg)
+        self.epochs, self.seed = int(epochs), int(seed)
+
+    def fit(self, R: sp.csr_matrix, deadline: Deadline | None = None) -> BPR:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        deadline = deadline if deadline is not None else Deadline.never()
+        self.epochs_ = 0
+        with _one_blas_thread():
+            model = BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
+                                                regularization=self.reg, iterations=10, num_threads=1,
+                                                random_state=self.seed)
+            while self.epochs_ < self.epochs and not (self.epochs_ and deadline.expired()):
+                model.fit(_binary(R), show_progress=False)  # ten epochs a call; the factors carry over
+                self.epochs_ += 10
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
+        return self
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return self.user_factors_[users] @ self.item_factors_.T
+
+
+def _one_blas_thread() -> Any:
+    """The implicit package parallelises itself and asks BLAS for one thread (it warns otherwise)."""
+    import warnings
+    from contextlib import ExitStack
+
+    from threadpoolctl import threadpool_limits
+
+    stack = ExitStack()
+    stack.enter_context(threadpool_limits(1, "blas"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.filterwarnings("ignore", message=".*OpenBLAS.*|.*threadpool.*")
+    return stack
+
+
+def _implicit_rows(C: sp.csr_matrix, Y: np.ndarray, reg: float, deadline: Deadline) -> np.ndarray:
+    """Each row ``x_u = (Y'Y + Y_u' (C_u - I) Y_u + reg I)^-1 Y_u' C_u 1`` over the row's stored confidences
+    ``C_u``; rows left when the deadline passes keep zeros (checked every 1,000 rows)."""
     k = Y.shape[1]
     base = Y.T @ Y + reg * np.eye(k)
     out = np.zeros((C.shape[0], k))
     for r in range(C.shape[0]):
+        if r % 1000 == 999 and deadline.expired():
+            break
         lo, hi = C.indptr[r], C.indptr[r + 1]
         if lo == hi:
             continue
-        Yr = Y[C.indices[lo:hi]]
-        out[r] = np.linalg.solve(base + alpha * (Yr.T @ Yr), (1.0 + alpha) * Yr.sum(axis=0))
+        Yr, c = Y[C.indices[lo:hi]], C.data[lo:hi]
+        out[r] = np.linalg.solve(base + (Yr.T * (c - 1.0)) @ Yr, Yr.T @ c)
     return out
 
 
@@ -344,7 +409,8 @@ class FactorModel:
         scale = 1.0 / np.sqrt(np.maximum(np.asarray(N.sum(axis=1)).ravel(), 1.0))
         N = sp.diags(scale.astype(np.float32)) @ N
         coo = N.tocoo()
-        implicit = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, (n_users, n_items)).coalesce()
+        implicit = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, (n_users, n_items),
+                                           check_invariants=True).coalesce()
         u, i = torch.as_tensor(users, dtype=torch.long), torch.as_tensor(items, dtype=torch.long)
         r = torch.as_tensor(ratings, dtype=torch.float32)
         optimizer = torch.optim.Adam(params.values(), lr=self.learning_rate)

@@ -159,7 +159,7 @@ class RecSearch:
         v = self.enc.take(val)
         has_train = np.asarray(data.R.sum(axis=1)).ravel() > 0
         users = np.unique(v.users[has_train[v.users]])
-        cap = max(100, EVAL_CELLS // max(self.n_items, 1))
+        cap = max(50, EVAL_CELLS // max(self.n_items, 1))
         if len(users) > cap:
             users = np.sort(np.random.default_rng(self.seed).choice(users, cap, replace=False))
         position = np.full(self.n_users, -1)
@@ -223,10 +223,13 @@ class RecSearch:
         return float(np.nanmean(values))
 
     # ------------------------------------------------------------------ the search
-    def run(self, deadline: Deadline, kind: str) -> list[_Trial]:
-        """Openings, then tuning, of the families of ``kind`` until the deadline or ``max_trials``; the trials of
-        that kind, best first."""
+    def run(self, deadline: Deadline, kind: str, max_trials: int | None = None) -> list[_Trial]:
+        """Openings, then tuning, of the families of ``kind`` until the deadline or ``max_trials`` trials of that
+        kind; the trials of that kind, best first."""
         import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self._cap = None if max_trials is None else len(self.results) + max_trials
 
         families = [f for f in self.families if f.kind == kind]
         metric = self.rating_metric if kind == "rating" else self.ranking_metric
@@ -275,7 +278,7 @@ class RecSearch:
         return sorted(mine, key=lambda t: -t.score if metric.greater_is_better else t.score)
 
     def _full(self) -> bool:
-        return self.max_trials is not None and len(self.results) >= self.max_trials
+        return getattr(self, "_cap", None) is not None and len(self.results) >= self._cap
 
     # ------------------------------------------------------------------ blend
     def blend(self, kind: str) -> tuple[list[tuple[_Trial, float]], float]:
@@ -364,7 +367,11 @@ def search_recommenders(search: RecSearch, deadline: Deadline, refit_reserve: fl
     curves: dict[str, Any] = {}
     for n, kind in enumerate(kinds):
         share = 1.0 if n == len(kinds) - 1 else 0.65  # the chosen metric's kind first, with most of the time
-        search.run(search_deadline.child(reserve=(1 - share) * search_deadline.remaining()), kind)
+        cap = None
+        if search.max_trials is not None:  # shared out as the time is
+            cap = search.max_trials - len(search.results) if n == len(kinds) - 1 else max(1, round(
+                share * search.max_trials))
+        search.run(search_deadline.child(reserve=(1 - share) * search_deadline.remaining()), kind, cap)
         chosen, score = search.blend(kind)
         if not chosen:
             continue
