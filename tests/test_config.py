@@ -41,8 +41,9 @@ PYTHON_DEFAULTS = {"roles": None}  # no overrides; FitConfig holds {} but a muta
 # The wrappers leave out options their class decides.
 WRAPPER_WITHOUT = {"task"}  # AutoRegressor is regression; AutoClassifier chooses binary or multiclass from y
 
-# `accelml fit` parameters that are not options of the run: what to fit and where its results go.
-CLI_ONLY = {"data", "target", "out", "resume", "report", "force"}  # work_dir is derived from --out (OUT.run)
+# `accelml fit` parameters that are not options of the run: what to fit (with a recommender's side tables) and where
+# its results go. work_dir is derived from --out (OUT.run).
+CLI_ONLY = {"data", "target", "out", "resume", "report", "force", "item_table", "user_table"}
 
 # Flags that are not --<field-name>.
 CLI_FLAGS = {

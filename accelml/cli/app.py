@@ -16,6 +16,7 @@ from accelml.cli.leaderboard import leaderboard
 from accelml.cli.logs import configure_logging
 from accelml.cli.monitor import monitor
 from accelml.cli.predict import predict
+from accelml.cli.recommend import recommend
 from accelml.cli.report import report
 from accelml.cli.serve import serve
 
@@ -32,6 +33,7 @@ app = typer.Typer(
 for name, command in (
     ("fit", fit),
     ("predict", predict),
+    ("recommend", recommend),
     ("leaderboard", leaderboard),
     ("info", info),
     ("explain", explain),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import shlex
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from accelml.cli.display import print_command, stdout_console
@@ -80,7 +82,10 @@ def fit(
                        show_default=False),
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", "-t", help="Column to predict.", show_default=False)
+        str | None,
+        typer.Option("--target", "-t", help="Column to predict; for a recommender (--role COLUMN=user and "
+                     "--role COLUMN=item) the rating column, or none when each row is an interaction.",
+                     show_default=False),
     ] = None,
     task: Annotated[
         str | None, typer.Option(help="binary, multiclass or regression; inferred from the target if not given.")
@@ -147,27 +152,44 @@ def fit(
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write the HTML report to this file.", show_default=False)
     ] = None,
+    item_table: Annotated[
+        Path | None,
+        typer.Option("--item-table", help="A recommender's table of item attributes, joined by the item column's "
+                     "name.", show_default=False),
+    ] = None,
+    user_table: Annotated[
+        Path | None,
+        typer.Option("--user-table", help="A recommender's table of user attributes, joined by the user column's "
+                     "name.", show_default=False),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --out folder if it exists.")] = False,
 ) -> None:
     """Fit models to predict TARGET from the other columns of DATA and save the best ensemble.
 
     Trials are recorded in OUT.run as they finish: `accelml fit --resume OUT --time-limit N` continues the search.
+    A log of interactions with a user and an item column (--role user_id=user --role item_id=item) is fitted as a
+    recommender: TARGET is the rating column, if any; then use `accelml recommend OUT --user ID`.
     """
     from accelml import AutoML
+    from accelml.run_recommend import is_interaction_log
 
     console = stdout_console()
     parsed_roles = parse_roles(roles)  # before anything else: a typo costs no time
+    recommender = is_interaction_log(parsed_roles)
+    if recommender and resume is not None:
+        raise ConfigError("--resume is not available for a recommender (its search is not recorded); fit it again")
     if report is not None:
         check_report_file(report, force, option="--report")
     if resume is not None:
         out, data, target = _resume_arguments(resume, data, target)
         force = True  # the model folder is this run's own result, replaced by the longer search's
-    elif data is None or (target is None and not Path(data).is_dir()):
+    elif data is None or (target is None and not recommender and not Path(data).is_dir()):
         raise ConfigError("give the training data and --target (or --resume MODEL_DIR to continue a search); a folder "
-                          "of images (one subfolder per class) needs no --target")
+                          "of images (one subfolder per class) needs no --target, nor a log of interactions with "
+                          "--role COLUMN=user and --role COLUMN=item")
     else:
         check_model_folder(out, force)  # before fitting, so that no time is wasted
-        if run_folder(out).exists():
+        if not recommender and run_folder(out).exists():  # a recommender records no trials (nor resumes)
             if not force:
                 raise ConfigError(
                     f"'{run_folder(out)}' holds an earlier search; continue it with --resume {out} "
@@ -187,13 +209,15 @@ def fit(
         refit_full=refit_full,
         max_latency_ms=max_latency_ms,
         max_size_mb=max_size_mb,
-        work_dir=run_folder(out),
+        work_dir=None if recommender else run_folder(out),
         stacking=stacking,
         workers=workers,
         groups=groups,
         image_shape=image_shape,
     )
-    fit_with_display(console, automl, str(data), target, resume=resume is not None)
+    tables = {"item_table": item_table, "user_table": user_table}
+    fit_with_display(console, automl, str(data), target, resume=resume is not None,
+                     **{name: str(path) for name, path in tables.items() if path is not None})
     print_fit_summary(console, automl)
     path = automl.save(out, force=force)
     console.print()
@@ -202,8 +226,23 @@ def fit(
     console.print(f"Saved the model to [bold]{escape(str(path))}[/bold] ({shown})")
     if report is not None:
         console.print(f"Wrote the report to [bold]{escape(str(automl.report(report, force=True)))}[/bold]")
+    if automl.task_ == "recommend":
+        _print_recommend_commands(console, automl, path)
+        return
     console.print("Predict with:")
     print_command(console, f"accelml predict {path} NEW_DATA.csv --out predictions.csv")
+
+
+def _print_recommend_commands(console: Console, automl: Any, path: Path) -> None:
+    """How to use a saved recommender: lists for a user it knows, and ratings of pairs when it learned ratings."""
+    rec = automl.result_.ensemble
+    examples = automl.result_.extra.get("recommend", {}).get("example_users") or rec.interactions.users[:1]
+    user = examples[0] if examples else "USER_ID"
+    console.print("Recommend with:")
+    print_command(console, f"accelml recommend {path} --user {shlex.quote(str(user))} --k 10")
+    if rec.explicit:
+        console.print(f"Rate (user, item) pairs (columns {rec.interactions.user}, {rec.interactions.item}) with:")
+        print_command(console, f"accelml predict {path} PAIRS.csv --out ratings.csv")
 
 
 def _resume_arguments(model: Path, data: Path | None, target: str | None) -> tuple[Path, Path, str]:

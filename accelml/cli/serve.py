@@ -36,10 +36,15 @@ def serve(
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", min=1,
                                                 help="Most characters of one text (models that read text).")]
     = 100_000,
+    max_k: Annotated[int, typer.Option("--max-k", min=1, help="Most items in one list (recommenders' /recommend).")]
+    = 100,
+    max_users: Annotated[int, typer.Option("--max-users", min=1,
+                                           help="Most users per POST /recommend request (recommenders).")] = 1000,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")]
     = True,
 ) -> None:
-    """Serve the model in MODEL_DIR over HTTP: POST /predict, GET /health, /metadata, /metrics, /monitor, /docs."""
+    """Serve the model in MODEL_DIR over HTTP: POST /predict, GET /health, /metadata, /metrics, /monitor, /docs; for a
+    recommender also GET and POST /recommend."""
     from accelml.export.artifact import read_manifest
     from accelml.serve.server import run_server
 
@@ -64,4 +69,6 @@ def serve(
         max_image_pixels=max_image_pixels,
         max_images=max_images,
         max_text_chars=max_text_chars,
+        max_k=max_k,
+        max_users=max_users,
     )

@@ -30,11 +30,13 @@ def _known_metric(metric: str | None, task: str | None) -> str | None:
     return None
 
 
-def fit_with_display(console: Console, automl: Any, data: Any, target: str, *, resume: bool = False) -> Any:
-    """Fit ``automl`` on ``data`` while showing the search; return the fitted ``automl``."""
+def fit_with_display(console: Console, automl: Any, data: Any, target: str | None, *, resume: bool = False,
+                     **tables: Any) -> Any:
+    """Fit ``automl`` on ``data`` while showing the search; return the fitted ``automl``. ``tables`` are a
+    recommender's ``item_table`` and ``user_table``, passed on to ``fit``."""
     metric = _known_metric(automl.metric if isinstance(automl.metric, str) else None, automl.task)
     with SearchDisplay(console, automl.time_limit, metric=metric) as display:
-        automl.fit(data, target=target, progress=display, resume=resume)
+        automl.fit(data, target=target, progress=display, resume=resume, **tables)
         display.metric = automl.metric_.name  # so that the final frame of the live panel names it
     if not display.issues_shown:
         print_issues(console, automl.issues_)
@@ -55,7 +57,13 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits})", style="dim")
     console.print(line)
     latency = automl.result_.extra.get("latency")
-    if latency:
+    if latency and automl.task_ == "recommend":
+        console.print(
+            f"Recommendation time: {latency['single_row_ms']:.1f} ms for one user, "
+            f"{latency['batch_ms_per_row']:.1f} ms per user in a batch",
+            style="dim",
+        )
+    elif latency:
         console.print(
             f"Prediction time: {latency['single_row_ms']:.1f} ms for one row, "
             f"{latency['batch_ms_per_row'] * 1000:.0f} ms per 1,000 rows in a batch",

@@ -42,11 +42,15 @@ def create_app(
     max_image_pixels: int = 40_000_000,
     max_images: int = 64,
     max_text_chars: int = 100_000,
+    max_k: int = 100,
+    max_users: int = 1000,
 ) -> Any:
     """A FastAPI app that serves one model.
 
     Endpoints: ``POST /predict``, ``GET /health``, ``GET /metadata``, ``GET /metrics`` (Prometheus), ``GET /monitor``
-    (drift of recent requests) and the OpenAPI documentation at ``/docs``.
+    (drift of recent requests) and the OpenAPI documentation at ``/docs``. A recommender (a model fitted with user
+    and item roles) also answers ``GET /recommend?user=ID&k=10`` and ``POST /recommend`` (see
+    :mod:`accelml.serve.recommend`), and its ``POST /predict`` rates (user, item) rows.
 
     Args:
         model: A model folder written by :meth:`accelml.AutoML.save`, or a fitted :class:`accelml.AutoML`.
@@ -61,6 +65,8 @@ def create_app(
             as large as ``max_images`` base64-encoded images of ``max_image_bytes``, plus ``max_body_bytes``.
         max_text_chars: Most characters of one text (a model that reads text); longer ones get 413 naming the column
             and row. The default is the length training texts are cut at.
+        max_k: Most items in one list of a recommender (``k`` of ``/recommend``); more get 422.
+        max_users: Most users in one ``POST /recommend`` request; more get 413.
 
     Raises:
         AccelMLError: The ``serve`` extra is not installed (the message gives the install command).
@@ -90,7 +96,8 @@ def create_app(
     settings = ServiceSettings(max_body_bytes=max_body_bytes, max_rows=max_rows, log_rows=log_rows, window=window,
                                prediction_log=str(prediction_log) if prediction_log is not None else None,
                                max_image_bytes=max_image_bytes, max_image_pixels=max_image_pixels,
-                               max_images=max_images, max_text_chars=max_text_chars)
+                               max_images=max_images, max_text_chars=max_text_chars, max_k=max_k,
+                               max_users=max_users)
     automl, source, manifest = _load(model)
     service = ModelService(automl, settings, source=source, manifest=manifest)
 
@@ -100,19 +107,25 @@ def create_app(
         service.close()
 
     schema = service.schema
+    rec = service.recommender
+    what = (f"A recommender of {rec.interactions.item!r} for {rec.interactions.user!r}" if rec is not None else
+            f"A {schema.task} model predicting {schema.target!r} from {len(schema.features)} columns")
     app = FastAPI(
         title="accelml model server",
         version=__version__,
-        description=(
-            f"A {schema.task} model predicting {schema.target!r} from {len(schema.features)} columns"
-            + (f" ({source})" if source else "") + "."
-        ),
+        description=what + (f" ({source})" if source else "") + ".",
         lifespan=lifespan,
     )
     app.state.service = service
     app.state.metrics = ServiceMetrics()
     app.state.metadata = describe_model(service)
-    app.include_router(predict_router(request_body_docs(schema, service.result.sample, settings)))
+    if rec is not None:
+        from accelml.serve.recommend import pairs_body_docs, recommend_router
+
+        app.include_router(predict_router(pairs_body_docs(rec, settings)))
+        app.include_router(recommend_router(settings))
+    else:
+        app.include_router(predict_router(request_body_docs(schema, service.result.sample, settings)))
     for module in (health, metadata, metrics, monitor):
         app.include_router(module.router)
     install_error_handlers(app)

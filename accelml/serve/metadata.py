@@ -32,6 +32,12 @@ def describe_model(service: Any) -> dict[str, Any]:
     libraries = tuple(model_libraries(m.model for m in result.ensemble.members))  # those the model is read with
     board = service.automl.leaderboard().head(LEADERBOARD_ROWS)
     settings = service.settings
+    if service.recommender is not None:
+        from accelml.serve.recommend import describe_recommender
+
+        recommender = describe_recommender(service)  # its own members, limits and columns
+    else:
+        recommender = {}
     return json_safe(
         {
             "model": {
@@ -53,8 +59,9 @@ def describe_model(service: Any) -> dict[str, Any]:
             ],
             "ignored_columns": [{"name": c.name, "role": c.role.value} for c in schema.columns
                                 if not c.role.is_feature],
-            "ensemble": [{"name": m.name, "family": m.model, "weight": m.weight, "folds": len(m.models)}
-                         for m in result.ensemble.members],
+            "ensemble": recommender.get("ensemble") or [
+                {"name": m.name, "family": m.model, "weight": m.weight, "folds": len(m.models)}
+                for m in result.ensemble.members],
             "leaderboard": board.to_dict(orient="records"),
             "versions": {
                 "serving": {"accelml": __version__, "python": platform.python_version(),
@@ -62,11 +69,13 @@ def describe_model(service: Any) -> dict[str, Any]:
                 "trained_with": {"accelml": manifest.get("accelml_version"), "python": manifest.get("python"),
                                  "libraries": manifest.get("libraries")} if manifest else None,
             },
-            "limits": {"max_body_bytes": settings.max_body_bytes, "max_rows": settings.max_rows,
-                       **(_image_limits(settings) if service.image_columns else {}),
-                       **({"max_text_chars": settings.max_text_chars} if service.text_columns else {})},
+            "limits": recommender.get("limits") or {
+                "max_body_bytes": settings.max_body_bytes, "max_rows": settings.max_rows,
+                **(_image_limits(settings) if service.image_columns else {}),
+                **({"max_text_chars": settings.max_text_chars} if service.text_columns else {})},
             "monitoring": {"window": settings.window, "prediction_log": settings.prediction_log,
                            "log_rows": settings.log_rows if settings.prediction_log else None},
+            **({"recommend": recommender["recommend"]} if recommender else {}),
         }
     )
 

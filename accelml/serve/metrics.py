@@ -8,7 +8,8 @@ __all__ = ["ENDPOINTS", "ServiceMetrics"]
 
 # Paths counted under their own name; anything else is counted as "other", so that scanners probing random URLs
 # cannot grow the number of label values without bound.
-ENDPOINTS = frozenset({"/predict", "/health", "/metadata", "/metrics", "/monitor", "/docs", "/openapi.json", "/redoc"})
+ENDPOINTS = frozenset({"/predict", "/recommend", "/health", "/metadata", "/metrics", "/monitor", "/docs",
+                       "/openapi.json", "/redoc"})
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _ERROR_KINDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",

@@ -43,7 +43,11 @@ class ModelService:
         self.started = time.time()
         self.classes = np.array(self.schema.classes, dtype=object) if self.schema.classes else None
         self.class_keys = [str(c) for c in self.schema.classes] if self.schema.classes else []
-        self.known = known_values(p for m in self.result.ensemble.members for p in m.preprocessors)
+        ensemble = self.result.ensemble
+        # A recommender (see accelml.serve.recommend) has no table features: its rows are (user, item) pairs
+        self.recommender = ensemble if getattr(ensemble, "kind", None) == "recommender" else None
+        self.known = {} if self.recommender is not None else known_values(
+            p for m in ensemble.members for p in m.preprocessors)
         self.image_columns = [c.name for c in self.schema.features if c.role is ColumnRole.IMAGE]
         self.text_columns = [c.name for c in self.schema.features if c.role is ColumnRole.TEXT]
         self.profile = _without(model_profile(self.result), self.image_columns)
@@ -91,6 +95,11 @@ class ModelService:
         return response
 
     def _predict(self, frame: pd.DataFrame, proba: bool) -> tuple[dict[str, Any], np.ndarray]:
+        if self.recommender is not None:
+            from accelml.serve.recommend import rate_pairs
+
+            outputs, warnings = rate_pairs(self.recommender, frame)
+            return {"predictions": outputs.tolist(), "warnings": warnings, "n_rows": len(frame)}, outputs
         validated = validate_frame(frame, self.schema, source="request")
         outputs = self.result.ensemble.predict(validated)
         if self.is_classifier:
@@ -108,7 +117,8 @@ class ModelService:
     def _remember(self, request_id: str | None, records: list[dict[str, Any]], outputs: np.ndarray,
                   response: dict[str, Any], offset: int) -> None:
         """Keep the rows (from ``offset`` of the response's) in the window and the prediction log."""
-        self.window.add(records, outputs)
+        if self.recommender is None:  # drift of (user, item) pairs is not measured (see drift)
+            self.window.add(records, outputs)
         if self.log is None:
             return
         probabilities = response.get("probabilities")
@@ -132,6 +142,9 @@ class ModelService:
     def drift(self) -> dict[str, Any]:
         """Drift of the rows in the window against the training profile, as JSON data."""
         window = {"window_rows": len(self.window), "window_size": self.window.size, "rows_seen": self.window.total}
+        if self.recommender is not None:
+            return {"status": "not_available", "summary": "drift monitoring of a recommender's requests is not "
+                    "available yet", **window}
         report = self.drift_report()
         if report is None:
             return {"status": "no_data", "summary": "no prediction requests yet", **window}

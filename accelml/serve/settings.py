@@ -28,6 +28,9 @@ class ServiceSettings:
         max_text_chars: Most characters of one text (a value of a text column) in a prediction request (413 beyond,
             naming the column and the row); by default the length training texts are cut at
             (:data:`~accelml.features.text_input.MAX_CHARS`). The texts per request are bounded by ``max_rows``.
+        max_k: Most items in one list of a recommender (``k`` of ``/recommend``; 422 beyond).
+        max_users: Most users in one ``POST /recommend`` request (413 beyond): each gets up to ``max_k`` items, so a
+            user weighs more than a row of ``/predict``.
 
     Example:
         >>> ServiceSettings(max_rows=0)
@@ -47,10 +50,12 @@ class ServiceSettings:
     max_image_pixels: int = 40_000_000
     max_images: int = 64
     max_text_chars: int = MAX_CHARS
+    max_k: int = 100
+    max_users: int = 1000
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "log_rows", "window", "max_image_bytes", "max_image_pixels",
-                     "max_images", "max_text_chars"):
+                     "max_images", "max_text_chars", "max_k", "max_users"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive whole number; got {value!r}")

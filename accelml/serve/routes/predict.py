@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accelml.serve.body import parse_csv, parse_json, read_body, records_frame
 from accelml.serve.images import ImageRows, parse_image_csv, parse_image_json
+from accelml.serve.recommend import check_rates_pairs
 from accelml.serve.schemas import ErrorResponse, PredictResponse
 from accelml.serve.texts import check_text_lengths
 from accelml.serve.uploads import read_uploads
@@ -54,6 +55,8 @@ def predict_router(request_body: dict[str, Any]) -> APIRouter:
         treated as missing and reported in that row's ``warnings``."""
         state = request.app.state
         service, metrics = state.service, state.metrics
+        if service.recommender is not None:
+            check_rates_pairs(service)
         media = _media_type(request, bool(service.image_columns))
         if service.image_columns:
             rows = await _image_rows(request, media, service)
@@ -71,7 +74,7 @@ def predict_router(request_body: dict[str, Any]) -> APIRouter:
                 proba = proba or bool(asked)
             check_text_lengths(frame, service.text_columns, service.settings.max_text_chars)
         if proba and not service.is_classifier:
-            raise HTTPException(422, "probabilities exist only for classification; this model does regression, "
+            raise HTTPException(422, f"probabilities exist only for classification; this model does {service.task}, "
                                      "so leave out proba")
         request_id = request.state.request_id
         if service.image_columns:  # decoding images takes long enough to always leave the event loop
