@@ -16,7 +16,7 @@ from rich.text import Text
 from accelml.cli.display import stdout_console
 from accelml.cli.paths import check_output_file
 
-__all__ = ["drift_table", "image_table", "monitor"]
+__all__ = ["drift_table", "image_table", "interactions_table", "monitor"]
 
 STATUS_STYLES = {"ok": "green", "warning": "yellow", "drift": "bold red", "missing": "bold red"}
 
@@ -53,6 +53,8 @@ def monitor(
     console.print(drift_table(report))
     for name, detail in report.images.items():
         console.print(image_table(name, detail))
+    if report.interactions:
+        console.print(interactions_table(report.interactions))
     for line in _detail_lines(report):
         console.print(line, soft_wrap=True)
     style = STATUS_STYLES.get(report.status, "")
@@ -113,6 +115,22 @@ def image_table(name: str, detail: dict[str, Any]) -> Table:
             _number(m["shift"], "{:.3f}"),
             Text(str(m["status"]), style=STATUS_STYLES.get(str(m["status"]), "")),
         )
+    return table
+
+
+def interactions_table(detail: dict[str, Any]) -> Table:
+    """A recommender's new interactions measure by measure: new users and items, item popularity, ratings."""
+    from accelml.monitor.html import INTERACTION_MEASURES
+
+    table = Table(title=f"{detail['n_rows']:,} new interactions", title_justify="left", box=box.SIMPLE_HEAD)
+    for column, justify in (("measure", "left"), ("train → new", "right"), ("PSI", "right"), ("p-value", "right"),
+                            ("change", "right"), ("status", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for m in detail["measures"]:
+        label, value, change = INTERACTION_MEASURES.get(m["measure"], (m["measure"], "{:.4g}", "{:.3g}"))
+        table.add_row(label, f"{_number(m['train'], value)} → {_number(m['new'], value)}",
+                      _number(m["psi"], "{:.3f}"), _number(m["p_value"], "{:.2g}"), _number(m["change"], change),
+                      Text(str(m["status"]), style=STATUS_STYLES.get(str(m["status"]), "")))
     return table
 
 

@@ -1,6 +1,7 @@
 """The drift report as one self-contained HTML ``<section>``: a status summary, the per-column table and, per image
 column, its measures one by one with the mean thumbnails of training and new images (inline PNG, no file); per text
-column, its length, vocabulary, language and sentence-vector measures."""
+column, its length, vocabulary, language and sentence-vector measures; for a recommender, its new users and items,
+item popularity and ratings."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def drift_section(report: DriftReport) -> str:
             "<th>missing (new)</th><th>unseen</th><th>type errors</th><th>status</th></tr>")
     images = "".join(_image_part(name, detail, report) for name, detail in report.images.items())
     texts = "".join(_text_part(name, detail, report) for name, detail in report.texts.items())
+    texts += _interactions_part(report.interactions, report) if report.interactions else ""
     return (
         f'<section class="accelml-drift"><style>{_STYLE}</style>'
         f"<h2>Data drift {_badge(report.status)}</h2>"
@@ -154,4 +156,50 @@ def _text_part(name: str, detail: dict[str, Any], report: DriftReport) -> str:
         "The sentence vector's change is the shift of the mean vector, net of sampling noise, in units of the "
         f"texts' spread (warning at {limits.text_embedding_warning}, drift at {limits.text_embedding_drift}).</p>"
         f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+INTERACTION_MEASURES = {  # label, format of train and new, format of the change
+    "new_users": ("rows with a user the model never saw", "{:.1%}", "{:+.1%}"),
+    "new_items": ("rows with an item the model never saw", "{:.1%}", "{:+.1%}"),
+    "item_popularity": ("share of rows on the most popular items", "{:.1%}", "{:.3f}"),
+    "rating": ("mean rating", "{:.3g}", "{:+.3g}"),
+}
+
+
+def _interactions_part(detail: dict[str, Any], report: DriftReport) -> str:
+    """A recommender's new interactions: one row per measure, and the items whose share moved most."""
+    limits = report.thresholds
+    rows = []
+    movers = []
+    for m in detail["measures"]:
+        label, value, change = INTERACTION_MEASURES.get(m["measure"], (m["measure"], "{:.4g}", "{:.3g}"))
+        rows.append(
+            "<tr>"
+            f'<td class="text">{escape(label)}</td><td>{_number(m["train"], value)}</td>'
+            f"<td>{_number(m['new'], value)}</td><td>{_number(m['psi'])}</td>"
+            f"<td>{_number(m['p_value'], '{:.3g}')}</td><td>{_number(m['change'], change)}</td>"
+            f"<td>{_badge(str(m['status']))}</td>"
+            "</tr>"
+        )
+        movers = m.get("movers") or movers
+    head = ("<tr><th>measure</th><th>train</th><th>new</th><th>PSI</th><th>p-value</th><th>change</th>"
+            "<th>status</th></tr>")
+    moved = ""
+    if movers:
+        items = "".join(f"<tr><td>{escape(str(i['item']))}</td><td>{i['train']:.2%}</td><td>{i['new']:.2%}</td></tr>"
+                        for i in movers)
+        moved = ("<p>Items whose share of the interactions changed most:</p><table><thead><tr><th>item</th>"
+                 f"<th>share (train)</th><th>share (new)</th></tr></thead><tbody>{items}</tbody></table>")
+    return (
+        "<h3>Interactions</h3>"
+        f"<p>{detail['n_rows']:,} new interactions. New users and items: their train value is the share that "
+        "interactions like the training ones would show (ids seen once in training, over all interactions), and "
+        f"their change the points above it (users: warning at {limits.new_users_warning:.0%}, drift at "
+        f"{limits.new_users_drift:.0%}; items: warning at {limits.new_items_warning:.0%}, drift at "
+        f"{limits.new_items_drift:.0%}). Item popularity compares the rows with known items with the training "
+        "shares of the items (the most popular one by one, the rest in groups); its train and new values are the "
+        "share of the most popular tenth of the items, its change the total variation distance (the share of "
+        "interactions that moved).</p>"
+        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{moved}"
     )

@@ -32,7 +32,9 @@ def check_model_drift(
     Values that do not parse as their column's type are counted as schema breaks and predicted as missing; when a
     feature column is absent altogether the model cannot predict, so the report has no prediction drift. A text
     column whose stored profile has no mean sentence vector (the fit would have overrun its limit computing it) gets
-    one from the model's training sample here, when a sentence encoder is installed.
+    one from the model's training sample here, when a sentence encoder is installed. A recommender's new data is a
+    log of interactions: :func:`accelml.monitor.interactions.check_interactions` checks it (new users and items, item
+    popularity, ratings; ``labels`` names its rating column).
 
     Args:
         automl: A fitted :class:`accelml.AutoML` (or its ``result_``).
@@ -48,6 +50,10 @@ def check_model_drift(
     from accelml.schema.validate import coerce_training_frame
 
     result = getattr(automl, "result_", automl)
+    if getattr(result.ensemble, "kind", None) == "recommender":  # new interactions, not rows to predict
+        from accelml.monitor.interactions import check_interactions
+
+        return check_interactions(result, new_frame, labels=labels, thresholds=thresholds)
     schema = result.schema
     new_frame = _new_rows(new_frame, schema, labels)
     if labels is not None and labels not in new_frame.columns:

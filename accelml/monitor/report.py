@@ -52,6 +52,10 @@ class DriftReport:
             ``english_share``, ``embedding`` when a sentence encoder could measure it) with its training and new
             values, PSI and p-value (length), change (points of out-of-vocabulary rate above the expected one,
             relative change of the English share, shift of the mean sentence vector) and status, and notes.
+        interactions: For a recommender (see :mod:`accelml.monitor.interactions`), what the user, item and rating
+            rows of ``columns`` sum up: one row per measure (``new_users``, ``new_items``, ``item_popularity``,
+            ``rating``) with its training and new values, PSI, p-value, change and status, and the items whose share
+            moved most.
     """
 
     status: str
@@ -64,6 +68,7 @@ class DriftReport:
     notes: list[str] = field(default_factory=list)
     images: dict[str, Any] = field(default_factory=dict)
     texts: dict[str, Any] = field(default_factory=dict)
+    interactions: dict[str, Any] = field(default_factory=dict)
 
     def columns_with(self, status: str) -> list[str]:
         """Names of the columns whose status is ``status``, worst PSI first."""
@@ -107,6 +112,7 @@ class DriftReport:
                 "notes": self.notes,
                 "images": self.images,
                 "texts": self.texts,
+                "interactions": self.interactions,
             }
         )
 

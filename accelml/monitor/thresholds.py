@@ -39,6 +39,11 @@ class DriftThresholds:
         text_embedding_warning: Shift of a text column's mean sentence vector (net of sampling noise, in units of
             the texts' spread around it) that is a warning.
         text_embedding_drift: Shift that is drift.
+        new_users_warning: For a recommender, the share of new interactions whose user the model never saw, in points
+            above the share that interactions like the training ones would show, that is a warning.
+        new_users_drift: Points above it that are drift.
+        new_items_warning: The same for items the model never saw (it can never recommend them), a warning.
+        new_items_drift: Points above it that are drift.
     """
 
     psi_warning: float = 0.1
@@ -57,6 +62,10 @@ class DriftThresholds:
     language_drift: float = 0.5
     text_embedding_warning: float = 0.1
     text_embedding_drift: float = 0.25
+    new_users_warning: float = 0.1
+    new_users_drift: float = 0.25
+    new_items_warning: float = 0.05
+    new_items_drift: float = 0.15
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +79,7 @@ def resolve_thresholds(thresholds: DriftThresholds | Mapping[str, Any] | None) -
     >>> resolve_thresholds({"psi": 1})
     Traceback (most recent call last):
     ...
-    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, p_value, missing_warning, unseen_warning, metric_warning, metric_drift, min_rows, embedding_warning, embedding_drift, oov_warning, oov_drift, language_warning, language_drift, text_embedding_warning, text_embedding_drift
+    accelml.exceptions.ConfigError: unknown drift threshold 'psi'; valid ones: psi_warning, psi_drift, ...
     """
     if thresholds is None:
         return DriftThresholds()

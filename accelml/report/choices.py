@@ -7,6 +7,7 @@ import math
 from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_mode, refit_names
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, table_html
+from accelml.report.recommend_choices import recommend_choices_section
 from accelml.result import FitResult
 from accelml.tasks import get_task
 
@@ -97,6 +98,8 @@ def _refit_text(result: FitResult) -> str:
 
 def choices_section(ctx: ReportContext) -> Section:
     """The task, the metric (with ``metric_reason``), the validation scheme and the final model."""
+    if ctx.recommends:  # a blend of rating and ranking members, validated per user
+        return recommend_choices_section(ctx)
     result, metric = ctx.result, ctx.metric
     direction = "higher is better" if metric.greater_is_better else "lower is better"
     splits = (f"{result.n_splits}-fold cross-validation" if result.n_splits > 1 else "one holdout split")

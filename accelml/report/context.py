@@ -23,10 +23,16 @@ class ReportContext:
     explanation: Explanation | None
     explanation_error: str | None
     evaluation: Evaluation | None
+    test_data: Any = None  # what the user gave as test data (a recommender's sections evaluate it themselves)
 
     @property
     def task(self) -> str:
         return self.result.schema.task
+
+    @property
+    def recommends(self) -> bool:
+        """Whether the model is a recommender: then its own sections stand in for the table sections."""
+        return self.result.schema.task == "recommend"
 
     @property
     def metric(self) -> Any:

@@ -66,8 +66,8 @@ def _short(value: object, n: int = 16) -> str:
 
 
 def dependence_section(ctx: ReportContext) -> Section | None:
-    """One small chart per explained top feature; ``None`` for a model that reads only images."""
-    if ctx.images_only:
+    """One small chart per explained top feature; ``None`` for a model that reads only images, or a recommender."""
+    if ctx.images_only or ctx.recommends:
         return None
     explanation = ctx.explanation
     if explanation is None or explanation.partial_dependence.empty:

@@ -45,8 +45,8 @@ def shap_chart(ctx: ReportContext) -> str:
 
 def importance_section(ctx: ReportContext) -> Section | None:
     """Bar charts of permutation importance and, when the ensemble has tree members, SHAP; ``None`` for a model that
-    reads only images (one column's importance says nothing)."""
-    if ctx.images_only:
+    reads only images (one column's importance says nothing) or for a recommender (no feature columns)."""
+    if ctx.images_only or ctx.recommends:
         return None
     explanation = ctx.explanation
     if explanation is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, note, table_html
+from accelml.report.recommend_choices import recommend_leaderboard_section
 
 __all__ = ["leaderboard_section"]
 
@@ -12,6 +13,8 @@ MAX_ROWS = 40
 
 def leaderboard_section(ctx: ReportContext) -> Section:
     """The leaderboard table: validation score, fit time, prediction time per row and ensemble weight."""
+    if ctx.recommends:  # trials scored by a rating or a list metric, by their kind
+        return recommend_leaderboard_section(ctx)
     metric = ctx.metric
     board = ctx.board
     column = f"val_{metric.name}"

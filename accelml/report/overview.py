@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from accelml.report.context import ReportContext
-from accelml.report.page import Section, esc, key_figures, note, table_html
+from accelml.report.issues import issues_html
+from accelml.report.page import Section, key_figures, note, table_html
+from accelml.report.recommend_data import interactions_section
 
 __all__ = ["data_section"]
 
@@ -34,23 +36,10 @@ def _class_balance(ctx: ReportContext) -> str:
     )
 
 
-def _issues(ctx: ReportContext) -> str:
-    issues = ctx.result.issues
-    if not issues:
-        return '<h3>Problems found</h3><p>The data checks found no problem.</p>'
-    rows = [
-        [f'<span class="sev-{esc(i.severity)}">{esc(i.severity)}</span>', esc(i.kind), esc(i.column or "-"),
-         esc(i.message), esc(i.action.replace("_", " "))]
-        for i in issues
-    ]
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    head = "".join(f"<th>{h}</th>" for h in ("severity", "check", "column", "finding", "action"))
-    return (f"<h3>Problems found ({len(issues)})</h3>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-
 def data_section(ctx: ReportContext) -> Section:
-    """Rows, columns by role, class balance and data issues."""
+    """Rows, columns by role, class balance and data issues; for a recommender, its interactions instead."""
+    if ctx.recommends:
+        return interactions_section(ctx)
     result = ctx.result
     schema = result.schema
     by_role: dict[str, list[str]] = {}
@@ -72,6 +61,6 @@ def data_section(ctx: ReportContext) -> Section:
     return Section(
         "data",
         "Data",
-        tiles + "<h3>Columns by role</h3>" + roles + _class_balance(ctx) + _issues(ctx)
+        tiles + "<h3>Columns by role</h3>" + roles + _class_balance(ctx) + issues_html(result.issues)
         + note("Rows with a missing target are dropped before training; identifiers and constants are never used."),
     )

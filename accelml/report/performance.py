@@ -6,6 +6,7 @@ from accelml.ensemble.refit import refit_names
 from accelml.report.classification import classification_charts
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, key_figures, note
+from accelml.report.recommend import recommend_section
 from accelml.report.regression import regression_charts
 from accelml.tasks import get_task
 
@@ -13,7 +14,10 @@ __all__ = ["performance_section"]
 
 
 def performance_section(ctx: ReportContext) -> Section:
-    """The test score when test data was given, and charts of the predictions on those rows (or out of fold)."""
+    """The test score when test data was given, and charts of the predictions on those rows (or out of fold); for a
+    recommender, the quality of its lists instead."""
+    if ctx.recommends:
+        return recommend_section(ctx)
     ev, metric, result = ctx.evaluation, ctx.metric, ctx.result
     title = "Performance on test data" if ev is not None and ev.is_test else "Performance (out-of-fold)"
     if ev is None:

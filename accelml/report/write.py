@@ -22,6 +22,7 @@ from accelml.report.networks import networks_section
 from accelml.report.overview import data_section
 from accelml.report.page import render_page
 from accelml.report.performance import performance_section
+from accelml.report.recommend_data import recommend_heading
 from accelml.report.saliency import saliency_section
 from accelml.report.search import search_section
 from accelml.report.text import text_errors_section, text_section
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 # The report, top to bottom: each entry renders one <section> from the shared context, or None where it does not
 # apply (the image and text sections for a model of tables; importance and dependence for a model that reads only
-# images).
+# images or for a recommender, whose own data, choices, leaderboard and performance sections stand in for the
+# table ones).
 SECTIONS = (
     data_section,
     examples_section,
@@ -71,7 +73,10 @@ def _explanation(automl: Any, test_data: Any) -> tuple[Any, str | None]:
     from accelml.explain import explain
     from accelml.report.context import images_only
 
-    if images_only(automl._result().schema):  # one image column's importance says nothing; its saliency does
+    schema = automl._result().schema
+    if schema.task == "recommend":  # lists from ids: no feature columns to shuffle
+        return None, "a recommender reads no feature columns"
+    if images_only(schema):  # one image column's importance says nothing; its saliency does
         return None, "the model reads only images"
     try:
         return explain(automl, test_data, n_repeats=EXPLAIN_REPEATS, max_rows=EXPLAIN_ROWS), None
@@ -91,12 +96,16 @@ def write_report(automl: Any, path: str | Path, *, test_data: Any = None, force:
     class with the most confident mistakes, and occlusion saliency of a few images; when it reads nothing but images,
     importance and partial dependence are left out. A model that reads texts adds the length of its texts by class,
     the n-grams its TF-IDF linear members weigh most for each class, and precision and recall of each class with the
-    training texts predicted wrong most confidently.
+    training texts predicted wrong most confidently. A recommender gets its own sections instead of the table ones:
+    its interactions (ratings, the long tail of item popularity), its blend of rating and ranking members, the
+    metrics of its lists against their length k (on ``test_data`` too: held-out interactions), how far its lists
+    reach, and example lists next to each user's history.
 
     Args:
         automl: A fitted or loaded :class:`accelml.AutoML`.
         path: The HTML file to write (its folder is created if needed).
-        test_data: Labelled rows the model never saw (a DataFrame or a file path), for a test score and its charts.
+        test_data: Labelled rows the model never saw (a DataFrame or a file path), for a test score and its charts;
+            for a recommender, interactions it never saw (the user and item columns, and ratings if any).
         force: Replace ``path`` if it exists.
 
     Returns:
@@ -118,15 +127,19 @@ def write_report(automl: Any, path: str | Path, *, test_data: Any = None, force:
         board=automl.leaderboard(),
         explanation=explanation,
         explanation_error=explanation_error,
-        evaluation=evaluation(automl, test_data),
+        evaluation=None if result.schema.task == "recommend" else evaluation(automl, test_data),
+        test_data=test_data,
     )
     sections = [section for build in SECTIONS if (section := build(ctx)) is not None]
     from accelml import __version__
 
     schema = result.schema
-    title = f"accelml report: predicting '{schema.target}' ({schema.task})"
-    subtitle = (f"{result.n_rows:,} training rows, {len(schema.features)} features; optimised {result.metric.name}; "
-                f"validation {result.metric.name} {result.val_score:.4f}")
+    if ctx.recommends:
+        title, subtitle = recommend_heading(result)
+    else:
+        title = f"accelml report: predicting '{schema.target}' ({schema.task})"
+        subtitle = (f"{result.n_rows:,} training rows, {len(schema.features)} features; optimised "
+                    f"{result.metric.name}; validation {result.metric.name} {result.val_score:.4f}")
     footer = f"Written by accelml {__version__} on {time.strftime('%Y-%m-%d %H:%M')}; works offline."
     page = render_page(title, subtitle, sections, footer)
     _write_atomically(path, page)
