@@ -43,6 +43,13 @@ def leaderboard(result: Any) -> pd.DataFrame:
         if t.ok
     ]
     board = pd.DataFrame(rows)
+    # a recommender scores its rating and its list trials by different metrics: one column each
+    others = {name for t in result.trials if t.ok for name in t.extra.get("scores", {}) if name != result.metric.name}
+    for name in sorted(others):
+        values = {t.spec.name: t.extra["scores"].get(name) for t in result.trials if t.ok}
+        board[f"val_{name}"] = board["model"].map(values)
+        board.loc[board["model"] == "ensemble", f"val_{name}"] = result.extra.get("recommend", {}).get(
+            "scores", {}).get(name)
     costs = result.extra.get("costs")
     if costs:  # under deployment constraints: each candidate's single-row latency, size, and whether it meets them
         latency = {name: c["latency_ms"] for name, c in costs.items()}

@@ -17,6 +17,7 @@ from accelml.cli.paths import check_model_folder, run_folder
 from accelml.cli.report import check_report_file
 from accelml.cli.summary import fit_with_display, print_fit_summary
 from accelml.exceptions import ConfigError
+from accelml.tasks import get_task
 
 __all__ = ["fit", "parse_models", "parse_roles"]
 
@@ -226,7 +227,7 @@ def fit(
     console.print(f"Saved the model to [bold]{escape(str(path))}[/bold] ({shown})")
     if report is not None:
         console.print(f"Wrote the report to [bold]{escape(str(automl.report(report, force=True)))}[/bold]")
-    if automl.task_ == "recommend":
+    if get_task(automl.task_).recommends:
         _print_recommend_commands(console, automl, path)
         return
     console.print("Predict with:")

@@ -97,7 +97,7 @@ def _members_table(m: dict[str, Any]) -> Table:
     table.add_column("folds", justify="right")
     for member in sorted(m.get("ensemble", {}).get("members", []), key=lambda e: -(e.get("weight") or 0.0)):
         table.add_row(str(member.get("name")), str(member.get("model")), f"{member.get('weight', 0.0):.2f}",
-                      str(member.get("folds")))
+                      str(member.get("folds", "all rows" if member.get("refit", True) else "validation")))
     temperature = m.get("ensemble", {}).get("temperature", 1.0)
     if temperature != 1.0:
         table.caption = f"probabilities calibrated: temperature {temperature:.3f}"

@@ -15,6 +15,7 @@ from rich.text import Text
 from accelml.cli.display import format_score, stdout_console
 from accelml.cli.paths import check_output_file
 from accelml.exceptions import ConfigError
+from accelml.tasks import TASKS, get_task
 
 if TYPE_CHECKING:  # pandas is slow to import; the CLI's --help should not wait for it
     import pandas as pd
@@ -76,7 +77,7 @@ def recommend(
     if out is not None:
         check_output_file(out, force)
     manifest = read_manifest(model_dir)  # refuse another kind of model before loading it
-    if manifest.get("task") != "recommend":
+    if manifest.get("task") not in TASKS or not get_task(manifest["task"]).recommends:
         raise ConfigError(f"this model predicts {manifest.get('target')!r} ({manifest.get('task')}); accelml "
                           "recommend needs a model fitted with user and item roles (accelml fit DATA --role "
                           "USER_COLUMN=user --role ITEM_COLUMN=item)")

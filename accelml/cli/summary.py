@@ -12,6 +12,7 @@ from rich.text import Text
 
 from accelml.cli.display import direction, format_score, leaderboard_table, print_issues
 from accelml.cli.progress import SearchDisplay
+from accelml.tasks import get_task
 
 __all__ = ["fit_with_display", "print_fit_summary"]
 
@@ -57,7 +58,7 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits})", style="dim")
     console.print(line)
     latency = automl.result_.extra.get("latency")
-    if latency and automl.task_ == "recommend":
+    if latency and get_task(automl.task_).recommends:
         console.print(
             f"Recommendation time: {latency['single_row_ms']:.1f} ms for one user, "
             f"{latency['batch_ms_per_row']:.1f} ms per user in a batch",

@@ -59,6 +59,9 @@ def explain(
         >>> list(explanation.importance.columns)
         ['feature', 'importance_mean', 'importance_std']
     """
+    if getattr(automl.result_.ensemble, "kind", None) == "recommender":
+        raise ConfigError("a recommender is explained by its lists, not by feature importance: see similar_items(), "
+                          "the example lists in the report (accelml report) and recommend()")
     for name, value in (("n_repeats", n_repeats), ("top", top), ("max_rows", max_rows)):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer; got {value!r}")

@@ -337,6 +337,9 @@ def export_onnx(model: Any, out: str | Path, *, force: bool = False, check_rows:
     from accelml.search.evaluate import predict_outputs
 
     automl = model if isinstance(model, AutoML) else load(Path(model))
+    if getattr(automl.result_.ensemble, "kind", None) == "recommender":
+        raise ConfigError("a recommender has no ONNX export: its files are already portable NumPy arrays and JSON "
+                          "(recommender/ in the model folder); serve it with `accelml serve`")
     result = automl.result_
     schema, task = result.schema, result.schema.task
     out = Path(out)

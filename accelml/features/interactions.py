@@ -117,9 +117,24 @@ def _encode_attribute(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
     text = values.astype(str)
     if text.nunique() > max(2, 0.5 * len(text)):  # titles, urls, free text: not an attribute to group by
         return None, []
+    if pd.api.types.is_datetime64_any_dtype(s.dtype) or _dates(text):  # a release date is not a category
+        return None, []
     levels = text.value_counts().index[:MAX_LEVELS].tolist()
     cells = s.astype(str).where(s.notna(), None).to_numpy(dtype=object)
     return np.stack([cells == level for level in levels], axis=1).astype(np.float32), [str(v) for v in levels]
+
+
+def _dates(text: pd.Series) -> bool:
+    """Whether most of a sample of texts read as dates (``01-Jan-1995``, ``2020-03-01``)."""
+    import warnings
+
+    sample = text.head(200)
+    if not sample.str.contains(r"\d", regex=True).mean() > 0.9:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.9)
 
 
 class Interactions:

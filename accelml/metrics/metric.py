@@ -13,10 +13,12 @@ from accelml.exceptions import ConfigError
 from accelml.tasks import TASKS as _TASK_REGISTRY
 from accelml.tasks import get_task
 
-__all__ = ["CLASSIFICATION_TASKS", "TASKS", "Metric", "make_metric"]
+__all__ = ["CLASSIFICATION_TASKS", "TABLE_TASKS", "TASKS", "Metric", "make_metric"]
 
 TASKS: frozenset[str] = frozenset(_TASK_REGISTRY)
 CLASSIFICATION_TASKS: frozenset[str] = frozenset(key for key in TASKS if get_task(key).classification)
+# Tasks whose predictions are one row's labels or values (a custom f(y_true, y_pred) applies to these by default)
+TABLE_TASKS: frozenset[str] = frozenset(key for key in TASKS if not get_task(key).recommends)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def make_metric(
     if isinstance(tasks, str):
         tasks = [tasks]
     if tasks is None:
-        tasks = CLASSIFICATION_TASKS if needs_proba else TASKS
+        tasks = CLASSIFICATION_TASKS if needs_proba else TABLE_TASKS
     return Metric(
         name=name,
         func=func,

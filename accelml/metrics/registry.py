@@ -187,6 +187,22 @@ _RANKING = {
 }
 
 
+class _RankingScore:
+    """``f(relevant, recommended)``: one ranking metric of top-k lists (a class, so that the metric pickles)."""
+
+    def __init__(self, key: str, k: int):
+        self.key, self.k = key, k
+
+    def __call__(self, relevant: Any, recommended: Any) -> float:  # relevant: users x items; recommended: users x k
+        return ranking.ranking_metrics(recommended, relevant, self.k, relevant.shape[1])[self.key]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RankingScore) and (other.key, other.k) == (self.key, self.k)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.k))
+
+
 def ranking_metric(name: str) -> Metric | None:
     """The ranking metric called ``name`` (``"ndcg@10"``, ``"precision@5"``), or ``None`` if it is not one.
 
@@ -200,10 +216,7 @@ def ranking_metric(name: str) -> Metric | None:
     description, greater = _RANKING[base]
     key = f"{base}@{k}"
 
-    def score(relevant: Any, recommended: Any) -> float:  # relevant: users x items; recommended: users x k ids
-        return ranking.ranking_metrics(recommended, relevant, k, relevant.shape[1])[key]
-
-    return Metric(name=key, func=score, greater_is_better=greater, needs_proba=False, tasks=_RECOMMEND,
+    return Metric(name=key, func=_RankingScore(key, k), greater_is_better=greater, needs_proba=False, tasks=_RECOMMEND,
                   description=description)
 
 

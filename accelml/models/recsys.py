@@ -411,7 +411,7 @@ class FactorModel:
         coo = N.tocoo()
         implicit = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, (n_users, n_items),
                                            check_invariants=True).coalesce()
-        u, i = torch.as_tensor(users, dtype=torch.long), torch.as_tensor(items, dtype=torch.long)
+        u, i = torch.as_tensor(np.array(users), dtype=torch.long), torch.as_tensor(np.array(items), dtype=torch.long)
         r = torch.as_tensor(ratings, dtype=torch.float32)
         optimizer = torch.optim.Adam(params.values(), lr=self.learning_rate)
         self.losses_: list[float] = []

@@ -9,6 +9,7 @@ import pandas as pd
 
 from accelml.explain import Explanation
 from accelml.report.evaluation import Evaluation
+from accelml.tasks import get_task
 
 __all__ = ["ReportContext", "image_column", "images_only"]
 
@@ -32,7 +33,7 @@ class ReportContext:
     @property
     def recommends(self) -> bool:
         """Whether the model is a recommender: then its own sections stand in for the table sections."""
-        return self.result.schema.task == "recommend"
+        return get_task(self.result.schema.task).recommends
 
     @property
     def metric(self) -> Any:

@@ -26,6 +26,7 @@ from accelml.report.recommend_data import recommend_heading
 from accelml.report.saliency import saliency_section
 from accelml.report.search import search_section
 from accelml.report.text import text_errors_section, text_section
+from accelml.tasks import get_task
 
 __all__ = ["SECTIONS", "write_report"]
 
@@ -74,7 +75,7 @@ def _explanation(automl: Any, test_data: Any) -> tuple[Any, str | None]:
     from accelml.report.context import images_only
 
     schema = automl._result().schema
-    if schema.task == "recommend":  # lists from ids: no feature columns to shuffle
+    if get_task(schema.task).recommends:  # lists from ids: no feature columns to shuffle
         return None, "a recommender reads no feature columns"
     if images_only(schema):  # one image column's importance says nothing; its saliency does
         return None, "the model reads only images"
@@ -127,7 +128,7 @@ def write_report(automl: Any, path: str | Path, *, test_data: Any = None, force:
         board=automl.leaderboard(),
         explanation=explanation,
         explanation_error=explanation_error,
-        evaluation=None if result.schema.task == "recommend" else evaluation(automl, test_data),
+        evaluation=None if get_task(result.schema.task).recommends else evaluation(automl, test_data),
         test_data=test_data,
     )
     sections = [section for build in SECTIONS if (section := build(ctx)) is not None]

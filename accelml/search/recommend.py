@@ -74,6 +74,7 @@ class _Trial:
     score: float
     fit_time: float
     output: Any  # rating: predictions of the validation rows (all splits, in order); ranking: per split score rows
+    core: Any = None  # the model fitted on the first split (kept for the best trial of each family only)
 
 
 @dataclass
@@ -143,6 +144,11 @@ class RecSearch:
         self.splits = [self._split(train, val) for train, val in raw]
         self.full = self.data(np.arange(len(enc)))
         self.families, self.skipped = eligible_families(self.full, explicit, families)
+        if enc.times is None:  # recency weighting needs times
+            import dataclasses
+
+            self.families = [dataclasses.replace(f, space={**f.space, "half_life_days": [None]})
+                             if "half_life_days" in f.space else f for f in self.families]
         self.trials: list[_Trial] = []
         self.results: list[TrialResult] = []
         self.started = time.monotonic()
@@ -173,10 +179,11 @@ class RecSearch:
     def evaluate(self, family: Family, params: dict[str, Any], stage: str, deadline: Deadline) -> _Trial | None:
         spec = TrialSpec(len(self.results), family.key, dict(params), stage)
         started = time.monotonic()
-        outputs, status, error = [], "ok", None
+        outputs, status, error, first = [], "ok", None, None
         try:
             for split in self.splits:
                 core = fit_family(family, params, split.data, seed=self.seed, deadline=deadline)
+                first = core if first is None else first
                 outputs.append(self._validate(family, core, split))
                 if deadline.expired() and len(outputs) < len(self.splits):
                     status = "timeout"
@@ -196,8 +203,14 @@ class RecSearch:
             return None
         logger.info("recommend trial %s %s: %s %.4f in %.1f s", spec.name, params, metric.name, score, seconds)
         trial = _Trial(spec, family, score, seconds,
-                       np.concatenate(outputs) if family.kind == "rating" else outputs)
+                       np.concatenate(outputs) if family.kind == "rating" else outputs, first)
+        same = [t for t in self.trials if t.family.key == family.key]
         self.trials.append(trial)
+        for t in same:  # one validation model and output per family are kept: the best trial's
+            if _better(trial.score, t.score, metric):
+                t.core = t.output = None
+            elif t.output is not None:
+                trial.core = trial.output = None
         return trial
 
     def _validate(self, family: Family, core: Any, split: _Split) -> np.ndarray:
@@ -235,9 +248,14 @@ class RecSearch:
         metric = self.rating_metric if kind == "rating" else self.ranking_metric
         tried: dict[str, list[tuple[dict[str, Any], float]]] = {f.key: [] for f in families}
         cost: dict[str, float] = {}
-        for family in families:  # cheapest first: the openings, in registry order
+        for family in families:  # the openings, in registry order (the cheap and strong first)
             if deadline.expired() or self._full():
                 break
+            expected = family.seconds_per_100k * len(self.enc) / 1e5 * len(self.splits)
+            if expected > 0.5 * deadline.remaining():
+                self.skipped[family.key] = f"about {expected:.0f} s to validate, more than half the time left"
+                logger.info("recommend family %s skipped: %s", family.key, self.skipped[family.key])
+                continue
             trial = self.evaluate(family, family.opening, "default", deadline)
             cost[family.key] = self.results[-1].fit_time
             if trial is not None:
@@ -287,8 +305,8 @@ class RecSearch:
         metric = self.rating_metric if kind == "rating" else self.ranking_metric
         best: dict[str, _Trial] = {}
         for t in self.trials:
-            if t.family.kind == kind and (t.family.key not in best
-                                          or _better(t.score, best[t.family.key].score, metric)):
+            if t.family.kind == kind and t.output is not None and (
+                    t.family.key not in best or _better(t.score, best[t.family.key].score, metric)):
                 best[t.family.key] = t
         candidates = sorted(best.values(), key=lambda t: -t.score if metric.greater_is_better else t.score)
         if not candidates:
@@ -357,16 +375,18 @@ class RecSearch:
 
 
 def search_recommenders(search: RecSearch, deadline: Deadline, refit_reserve: float) -> SearchOutcome:
-    """Search both kinds (ratings when explicit), blend each, refit the blends' members on every row."""
+    """Search both kinds (ratings when explicit; the chosen metric's kind first, with most of the time), blend each,
+    then refit the blends' members on every row while the time left allows (a member that would not finish keeps
+    the model it was validated with)."""
     kinds = ["rating", "ranking"] if search.explicit else ["ranking"]
     if search.explicit and search.metric.name not in ("rmse", "mae"):
         kinds = ["ranking", "rating"]
     search_deadline = deadline.child(reserve=refit_reserve)
-    members: list[Member] = []
     scores: dict[str, float] = {}
     curves: dict[str, Any] = {}
+    chosen_all: list[tuple[_Trial, float]] = []
     for n, kind in enumerate(kinds):
-        share = 1.0 if n == len(kinds) - 1 else 0.65  # the chosen metric's kind first, with most of the time
+        share = 1.0 if n == len(kinds) - 1 else 0.65
         cap = None
         if search.max_trials is not None:  # shared out as the time is
             cap = search.max_trials - len(search.results) if n == len(kinds) - 1 else max(1, round(
@@ -379,22 +399,28 @@ def search_recommenders(search: RecSearch, deadline: Deadline, refit_reserve: fl
         scores[metric.name] = score
         if kind == "ranking":
             curves = search.curves(chosen)
-        members += _refit(search, chosen, deadline)
-    return SearchOutcome(members, search.results, scores, curves, search.describe, search.skipped)
+        chosen_all += chosen
+    return SearchOutcome(_refit(search, chosen_all, deadline), search.results, scores, curves, search.describe,
+                         search.skipped)
 
 
 def _refit(search: RecSearch, chosen: list[tuple[_Trial, float]], deadline: Deadline) -> list[Member]:
+    """Members refit on every row, the cheapest first, each only when the time left covers its expected time
+    (its validation fit's, for a quarter more rows); otherwise the model fitted in validation is kept."""
     out = []
-    for trial, weight in chosen:
+    for trial, weight in sorted(chosen, key=lambda c: c[0].fit_time):
         expected = trial.fit_time / max(len(search.splits), 1) * 1.3
-        refit = deadline.remaining() > expected
-        if not refit:  # the iterative families stop at the deadline; the closed-form ones take what they take
-            logger.info("recommend member %s refit with %.1f s left (about %.1f s expected): it may stop early",
+        core, refit = trial.core, False
+        if deadline.remaining() > expected or core is None:
+            core = fit_family(trial.family, trial.spec.params, search.full, seed=search.seed, deadline=deadline)
+            refit = True
+        else:
+            logger.info("recommend member %s keeps its validation model: %.1f s left, a refit takes about %.1f s",
                         trial.spec.name, deadline.remaining(), expected)
-        core = fit_family(trial.family, trial.spec.params, search.full, seed=search.seed, deadline=deadline)
         out.append(Member(trial.spec.name, trial.family.key, trial.family.kind, dict(trial.spec.params), weight,
                           core, refit))
-    return out
+    kinds = {"rating": 0, "ranking": 1}
+    return sorted(out, key=lambda m: (kinds[m.kind], -m.weight))
 
 
 def _k_of(metric: Metric) -> int:

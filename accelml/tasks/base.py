@@ -22,8 +22,8 @@ class Task:
 
     Class attributes:
         key: the registry key, stored in the schema and the artifact.
-        output: what models predict and ensembles average: ``"proba"`` (``(n, K)`` class probabilities) or
-            ``"values"`` (``(n,)`` numbers).
+        output: what models predict and ensembles average: ``"proba"`` (``(n, K)`` class probabilities),
+            ``"values"`` (``(n,)`` numbers) or ``"scores"`` (users x items, for lists of items).
         default_metric: the metric used when the user names none.
         stratified: whether validation splits keep each class's share in every fold.
         shap_units: the units of this task's SHAP values.
@@ -34,6 +34,11 @@ class Task:
     default_metric: ClassVar[str] = ""
     stratified: ClassVar[bool] = False
     shap_units: ClassVar[str] = "target units"
+
+    @property
+    def recommends(self) -> bool:
+        """Whether the task scores users against items (ordered lists of items are its output)."""
+        return self.output == "scores"
 
     @property
     def classification(self) -> bool:

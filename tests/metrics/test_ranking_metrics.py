@@ -253,3 +253,21 @@ def test_rating_errors_reject_bad_input() -> None:
         mae([], [])
     with pytest.raises(DataError, match="predictions hold 1 missing value"):
         mae([1.0, 2.0], [1.0, np.nan])
+
+
+def test_ranking_metrics_by_name_for_any_k() -> None:
+    import pickle
+
+    from accelml.metrics import get_metric
+
+    recs = np.array([[0, 2], [1, 3]])
+    relevant = np.array([[0, 0, 1, 0], [0, 0, 0, 1]])
+    metric = get_metric("NDCG@2", "recommend")
+    assert metric.name == "ndcg@2" and metric.greater_is_better
+    assert metric.score(relevant, recs) == ranking_metrics(recs, relevant, 2, 4)["ndcg@2"]
+    assert pickle.loads(pickle.dumps(metric)) == metric
+    assert get_metric(None, "recommend").name == "ndcg@10"
+    with pytest.raises(ConfigError, match="unknown metric 'ndcg@0'"):
+        get_metric("ndcg@0", "recommend")
+    with pytest.raises(ConfigError, match="not binary"):
+        get_metric("precision@10", "binary")

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "accelml"
 def test_every_task_declares_its_contract(key: str) -> None:
     task = get_task(key)
     assert isinstance(task, Task) and task.key == key
-    assert task.output in ("proba", "values")
+    assert task.output in ("proba", "values", "scores")
     from accelml.metrics import get_metric
 
     assert get_metric(None, key).name == task.default_metric
@@ -28,7 +28,7 @@ def test_every_task_declares_its_contract(key: str) -> None:
 
 
 def test_unknown_task_lists_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match="did you mean 'multiclass'.*binary, multiclass, regression"):
+    with pytest.raises(ConfigError, match="did you mean 'multiclass'.*binary, multiclass, recommend, regression"):
         get_task("multiclas")
 
 
