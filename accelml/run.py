@@ -124,7 +124,7 @@ def fit_pipeline(
 
         frame = read_table(data)
         return fit_recommend(frame, target if isinstance(target, str) else None, config, metric=metric,
-                             deadline=deadline, started=started,
+                             deadline=deadline, started=started, progress=progress,
                              item_table=None if item_table is None else read_table(item_table),
                              user_table=None if user_table is None else read_table(user_table))
     if item_table is not None or user_table is not None:

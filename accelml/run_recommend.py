@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -75,7 +75,8 @@ def interaction_roles(roles: Mapping[str, Any], columns: Any) -> dict[str, str |
 
 def fit_recommend(frame: pd.DataFrame, target: str | None, config: FitConfig, *, metric: Any = None,
                   deadline: Deadline, started: float, item_table: pd.DataFrame | None = None,
-                  user_table: pd.DataFrame | None = None) -> FitResult:
+                  user_table: pd.DataFrame | None = None, progress: Callable[[Any], None] | None = None
+                  ) -> FitResult:
     """Fit the recommend task on the interactions ``frame`` (see the module docstring)."""
     columns = interaction_roles(config.roles, frame.columns)
     user, item, when = columns["user"], columns["item"], columns["time"]
@@ -97,7 +98,8 @@ def fit_recommend(frame: pd.DataFrame, target: str | None, config: FitConfig, *,
     schema = _schema(frame, user, item, when, target, explicit, inter)
     search = RecSearch(enc, inter.n_users, inter.n_items, explicit=explicit, metric=chosen, seed=config.seed,
                        n_splits=config.n_splits, item_attrs=item_attrs, user_attrs=user_attrs,
-                       families=list(config.models) if config.models else None, max_trials=config.max_trials)
+                       families=list(config.models) if config.models else None, max_trials=config.max_trials,
+                       progress=progress, issues=tuple(issues))
     logger.info("%d interactions (%d users, %d items), %s feedback, metric %s, validation: %s", len(enc),
                 inter.n_users, inter.n_items, "explicit" if explicit else "implicit", chosen.name, search.describe)
     limit = config.time_limit

@@ -16,6 +16,9 @@ Parts (``--parts``):
   rows without a target in ``--limit`` seconds (NDCG@10 tuned); implicit's ALS (its grid chosen on an inner split of
   the training rows within the same limit) and BPR; EASE (lambda 500, the closed form, no tuning). Precision, recall,
   NDCG, MAP at 10 and catalogue coverage, over users with held-out items, the user's training items excluded.
+* ``scale`` (not in the default parts): a synthetic log of ``--scale-interactions`` (10 million) interactions of
+  100,000 users with a catalogue of a million items (item popularity a power law, seeded), fitted without a target in
+  ``--limit`` seconds: wall time, peak memory, the families skipped and why, one user's list.
 * ``service``: the fitted top-k model (random split) served in process (FastAPI's TestClient, so no network):
   ``GET /recommend`` for one user (median and 99th percentile of 200 calls) and ``POST /recommend`` for a batch of
   1,000 users (users per second).
@@ -45,6 +48,7 @@ PEER_PYTHON = BENCH / "peers" / ".venv-recsys" / "bin" / "python"
 PEER_SCRIPT = BENCH / "peers" / "run_recsys.py"
 RESULTS = BENCH / "results"
 ROLES = {"user_id": "user", "item_id": "item"}
+NO_PEERS = False
 
 
 def main() -> None:
@@ -54,7 +58,12 @@ def main() -> None:
     ap.add_argument("--parts", default="ratings,topk,service")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--scale-interactions", type=int, default=10_000_000)
+    ap.add_argument("--splits", default="random,time", help="top-k splits to run")
+    ap.add_argument("--no-peers", action="store_true", help="accelml (and EASE) only")
     args = ap.parse_args()
+    global NO_PEERS
+    NO_PEERS = args.no_peers
     parts = set(args.parts.split(","))
     df = pd.read_csv(DATA)
     codes = {c: pd.factorize(df[c], sort=True)[0] for c in ("user_id", "item_id")}
@@ -67,11 +76,13 @@ def main() -> None:
         tables["ratings"] = ratings_part(df, codes, args, work)
         write(out, tables, args)
     if "topk" in parts or "service" in parts:
-        for split in ("random", "time") if "topk" in parts else ("random",):
+        for split in args.splits.split(",") if "topk" in parts else ("random",):
             tables[f"topk_{split}"], models[split] = topk_part(df, codes, split, args, work)
             write(out, tables, args)
     if "service" in parts:
         tables["service"] = service_part(models["random"], df)
+    if "scale" in parts:
+        tables["scale"] = scale_part(args)
     write(out, tables, args)
     print(f"\nsaved {out}.md and .json")
 
@@ -192,8 +203,37 @@ def service_part(model: Any, df: pd.DataFrame) -> list[dict[str, Any]]:
     return [row]
 
 
+# ------------------------------------------------------------------------------------------------ scale
+def scale_part(args: Any) -> list[dict[str, Any]]:
+    import resource
+
+    import accelml
+
+    rng = np.random.default_rng(args.seed)
+    n, n_users, n_items = args.scale_interactions, 100_000, 1_000_000
+    weights = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    log = pd.DataFrame({"user": rng.integers(0, n_users, n), "item": rng.choice(n_items, n, p=weights / weights.sum())})
+    started = time.monotonic()
+    model = accelml.AutoML(time_limit=args.limit, roles={"user": "user", "item": "item"}, seed=args.seed,
+                           n_jobs=args.n_jobs).fit(log)
+    wall = time.monotonic() - started
+    rec = model.result_.extra["recommend"]
+    started = time.perf_counter()
+    model.recommend([int(log["user"].iloc[0])], k=10)
+    one = (time.perf_counter() - started) * 1000
+    row = {"interactions": n, "users": rec["n_users"], "items": rec["n_items"], "fit_s": wall,
+           "fit_over_limit": wall / args.limit, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+           "members": ", ".join(m.name for m in model.result_.ensemble.members), "one_user_ms": one,
+           "skipped": "; ".join(f"{k}: {v}" for k, v in rec["skipped"].items())}
+    print(f"scale: {n:,} interactions fitted in {wall:.1f} s (limit {args.limit:g}), peak {row['peak_rss_gb']:.1f} GB, "
+          f"members {row['members']}; one user {one:.0f} ms", flush=True)
+    return [row]
+
+
 # ------------------------------------------------------------------------------------------------ helpers
 def _peer(mode: str, df: pd.DataFrame, codes: dict[str, np.ndarray], work: Path, **kw: Any) -> dict[str, Any] | None:
+    if NO_PEERS:
+        return None
     if not PEER_PYTHON.exists():
         print(f"peers skipped: {PEER_PYTHON} is missing (bash bench/peers/install.sh recsys)")
         return None
@@ -242,7 +282,8 @@ def write(out: Path, tables: dict[str, list[dict[str, Any]]], args: Any) -> None
     titles = {"ratings": f"Ratings: {args.folds}-fold cross-validated RMSE (bar: at most 0.91)",
               "topk_random": "Top-10, each user's interactions split 75/25 at random (bar: P@10 >= 0.42, NDCG@10 >= 0.49)",
               "topk_time": "Top-10, each user's last 25 % by time held out",
-              "service": "Service (in process): recommendation latency and throughput"}
+              "service": "Service (in process): recommendation latency and throughput",
+              "scale": "Scale: a synthetic log of 100,000 users and a million items"}
     for key, rows in tables.items():
         lines += [f"## {titles.get(key, key)}", "", _markdown(rows), ""]
     text = "\n".join(lines)

@@ -152,8 +152,7 @@ class Interactions:
         self.users: list[str] = []
         self.items: list[str] = []
         self.duplicates_merged = 0
-        self._user_index: dict[str, int] = {}
-        self._item_index: dict[str, int] = {}
+        self._user_index = self._item_index = _Lookup([])
 
     # ------------------------------------------------------------------ fit
     def fit(self, frame: pd.DataFrame, *, extra_users: Any = (), extra_items: Any = ()) -> Interactions:
@@ -162,17 +161,14 @@ class Interactions:
         for column in (self.user, self.item):
             if column not in frame.columns:
                 raise DataError(f"the interactions have no column '{column}'")
-        users = np.unique(np.concatenate([id_text(frame[self.user]), id_text(pd.Series(list(extra_users)))]))
-        items = np.unique(np.concatenate([id_text(frame[self.item]), id_text(pd.Series(list(extra_items)))]))
-        self._set_ids([str(u) for u in users], [str(i) for i in items])
-        pairs = pd.DataFrame({"u": id_text(frame[self.user]), "i": id_text(frame[self.item])})
-        self.duplicates_merged = int(pairs.duplicated().sum())
+        self._set_ids(_distinct(frame[self.user], extra_users), _distinct(frame[self.item], extra_items))
+        codes = self.user_index(frame[self.user]) * (self.n_items + 1) + self.item_index(frame[self.item])
+        self.duplicates_merged = int(len(codes) - len(np.unique(codes)))
         return self
 
     def _set_ids(self, users: list[str], items: list[str]) -> None:
         self.users, self.items = users, items
-        self._user_index = {u: k for k, u in enumerate(users)}
-        self._item_index = {i: k for k, i in enumerate(items)}
+        self._user_index, self._item_index = _Lookup(users), _Lookup(items)
 
     @property
     def n_users(self) -> int:
@@ -185,11 +181,11 @@ class Interactions:
     # ------------------------------------------------------------------ encode
     def user_index(self, ids: Any) -> np.ndarray:
         """Row indices of user ids; ``-1`` for users the model never saw."""
-        return np.array([self._user_index.get(u, -1) for u in id_text(ids)], dtype=np.int64)
+        return self._user_index(ids)
 
     def item_index(self, ids: Any) -> np.ndarray:
         """Column indices of item ids; ``-1`` for items the model never saw."""
-        return np.array([self._item_index.get(i, -1) for i in id_text(ids)], dtype=np.int64)
+        return self._item_index(ids)
 
     def encode(self, frame: pd.DataFrame, *, merge: bool = True) -> Encoded:
         """The log as index arrays, ratings (floats) and times (seconds), duplicated pairs merged when ``merge``."""
@@ -210,6 +206,31 @@ class Interactions:
         out._set_ids([str(u) for u in d["users"]], [str(i) for i in d["items"]])
         out.duplicates_merged = int(d.get("duplicates_merged", 0))
         return out
+
+
+def _distinct(values: pd.Series, extra: Any) -> list[str]:
+    """The distinct ids of a column and of ``extra``, as text: integer ids in numeric order, others sorted as text."""
+    extra = pd.Series(list(extra), dtype=object)
+    if pd.api.types.is_integer_dtype(values.dtype) and all(isinstance(v, (int, np.integer)) for v in extra):
+        return [str(v) for v in np.unique(np.concatenate([values.to_numpy(np.int64), extra.to_numpy(np.int64)]))]
+    return [str(v) for v in np.unique(np.concatenate([id_text(values.drop_duplicates()), id_text(extra)]))]
+
+
+class _Lookup:
+    """Index of ids (``-1`` for unknown), vectorised: integer columns are looked up as integers when every known id
+    is an integer's text, anything else by its text (:func:`id_text`)."""
+
+    def __init__(self, ids: list[str]):
+        self.text = pd.Index(ids, dtype=object)
+        whole = all(i.lstrip("-").isdigit() for i in ids)
+        self.numbers = pd.Index(np.array([int(i) for i in ids], dtype=np.int64)) if whole and ids else None
+
+    def __call__(self, ids: Any) -> np.ndarray:
+        values = ids if isinstance(ids, pd.Series) else pd.Series(list(ids) if not isinstance(ids, np.ndarray)
+                                                                  else ids)
+        if self.numbers is not None and pd.api.types.is_integer_dtype(values.dtype):
+            return self.numbers.get_indexer(values.to_numpy(np.int64)).astype(np.int64)
+        return self.text.get_indexer(id_text(values)).astype(np.int64)
 
 
 def _seconds(s: pd.Series) -> np.ndarray:

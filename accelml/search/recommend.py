@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from accelml.metrics import Metric, get_metric
 from accelml.metrics.ranking import ranking_metrics, top_k
 from accelml.models.recommenders import RECOMMENDERS, Family, TrainData, fit_family, predict_family
 from accelml.models.recsys import normalise_scores
+from accelml.search.loop import SearchProgress
 from accelml.search.trial import TrialResult, TrialSpec
 from accelml.validation.per_user import per_user_folds, per_user_holdout
 
@@ -132,9 +134,11 @@ class RecSearch:
     def __init__(self, enc: Encoded, n_users: int, n_items: int, *, explicit: bool, metric: Metric, seed: int = 0,
                  n_splits: int | None = None, item_attrs: np.ndarray | None = None,
                  user_attrs: np.ndarray | None = None, families: list[str] | None = None,
-                 max_trials: int | None = None):
+                 max_trials: int | None = None, progress: Callable[[SearchProgress], None] | None = None,
+                 issues: tuple[Any, ...] = ()):
         self.enc, self.n_users, self.n_items = enc, n_users, n_items
         self.explicit, self.seed, self.max_trials = explicit, seed, max_trials
+        self.progress, self.issues = progress, tuple(issues)
         self.item_attrs, self.user_attrs = item_attrs, user_attrs
         self.metric = metric
         rating_names = {"rmse", "mae"}
@@ -195,10 +199,11 @@ class RecSearch:
         score = self._score(family, outputs) if status == "ok" else float("nan")
         metric = self.rating_metric if family.kind == "rating" else self.ranking_metric
         self.results.append(TrialResult(
-            spec, status, score=score if metric is self.metric else float("nan"),
+            spec, status, score=score if metric.name == self.metric.name else float("nan"),
             loss=(-score if metric.greater_is_better else score) if status == "ok" else float("inf"),
             fit_time=seconds, n_folds=len(outputs), error=error, finished_at=time.monotonic() - self.started,
             extra={"scores": {metric.name: score}, "kind": family.kind} if status == "ok" else {"kind": family.kind}))
+        self._report(deadline)
         if status != "ok":
             return None
         logger.info("recommend trial %s %s: %s %.4f in %.1f s", spec.name, params, metric.name, score, seconds)
@@ -212,6 +217,18 @@ class RecSearch:
             elif t.output is not None:
                 trial.core = trial.output = None
         return trial
+
+    def _report(self, deadline: Deadline) -> None:
+        """Tell the progress callback (the CLI's live display) about the trial just finished."""
+        if self.progress is None:
+            return
+        scored = [r for r in self.results if r.ok and np.isfinite(r.score)]
+        best = min(scored, key=lambda r: r.loss) if scored else None
+        self.progress(SearchProgress(
+            elapsed=time.monotonic() - self.started, remaining=deadline.remaining(), trials_done=len(self.results),
+            best_score=best.score if best else None, best_model=best.spec.name if best else None,
+            current_model=self.results[-1].spec.model, last=self.results[-1], metric=self.metric.name,
+            issues=self.issues))
 
     def _validate(self, family: Family, core: Any, split: _Split) -> np.ndarray:
         v = self.enc.take(split.val)
@@ -264,9 +281,10 @@ class RecSearch:
             direction="maximize" if metric.greater_is_better else "minimize",
             sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=4)) for f in families
             if len(_grid(f)) > 1 and tried[f.key]}
+        by_key = {f.key: f for f in families}  # this search's families (their spaces may be narrowed)
         for key, study in studies.items():
             for params, score in tried[key]:
-                study.add_trial(optuna.trial.create_trial(params=params, distributions=_distributions(RECOMMENDERS[key]),
+                study.add_trial(optuna.trial.create_trial(params=params, distributions=_distributions(by_key[key]),
                                                           value=score))
         turn, repeats = 0, dict.fromkeys(studies, 0)
         while studies and not deadline.expired() and not self._full():
@@ -276,7 +294,7 @@ class RecSearch:
                 break
             key = affordable[turn % len(affordable)]
             turn += 1
-            family, study = RECOMMENDERS[key], studies[key]
+            family, study = by_key[key], studies[key]
             ask = study.ask(_distributions(family))
             params = dict(ask.params)
             if any(params == p for p, _ in tried[key]):
@@ -330,10 +348,10 @@ class RecSearch:
             return [(candidates[0], 1.0)], candidates[0].score
         return [(t, float(w)) for t, w in zip(usable, weights) if w > 1e-3], blended
 
-    def _blend_lists(self, candidates: list[_Trial], steps: int = 10) -> tuple[list[tuple[_Trial, float]], float]:
+    def _blend_lists(self, candidates: list[_Trial], steps: int = 12) -> tuple[list[tuple[_Trial, float]], float]:
         usable = [t for t in candidates[:6] if len(t.output) == len(self.splits)]
         counts = np.zeros(len(usable))
-        counts[0] = 1
+        counts[0] = 3  # the best three times over: the first step adds a quarter, not a half
         score = usable[0].score
         for _ in range(steps):
             best_j, best_score = -1, score

@@ -200,3 +200,11 @@ def test_side_tables_need_a_recommender() -> None:
     with pytest.raises(ConfigError, match="side tables of a recommender"):
         accelml.AutoML(time_limit=5).fit(load_demo(), target="species",
                                          item_table=pd.DataFrame({"a": [1]}))
+
+
+def test_progress_is_reported_after_every_trial(ratings: pd.DataFrame) -> None:
+    seen = []
+    model = accelml.AutoML(time_limit=10, roles=ROLES, n_jobs=1, max_trials=3, models=["popularity", "ease"])
+    model.fit(ratings.head(2000)[["user_id", "item_id"]], progress=seen.append)
+    assert [p.trials_done for p in seen] == [1, 2, 3]
+    assert seen[-1].metric == "ndcg@10" and seen[-1].best_model is not None
