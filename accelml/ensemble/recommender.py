@@ -62,9 +62,11 @@ class Recommender:
     def _fallbacks(self) -> None:
         if self.ratings is None:
             self.mu, self.user_mean, self.item_mean = 0.0, None, None
+            self.rating_range = (-np.inf, np.inf)
             return
         R = self.ratings
         self.mu = float(R.data.mean()) if R.nnz else 0.0
+        self.rating_range = (float(R.data.min()), float(R.data.max())) if R.nnz else (-np.inf, np.inf)
         n_u, n_i = np.diff(R.indptr), np.asarray((R != 0).sum(axis=0)).ravel()
         self.user_mean = (np.asarray(R.sum(axis=1)).ravel() + _SHRINK * self.mu) / (n_u + _SHRINK)
         self.item_mean = (np.asarray(R.sum(axis=0)).ravel() + _SHRINK * self.mu) / (n_i + _SHRINK)
@@ -97,8 +99,8 @@ class Recommender:
         known[known] &= (np.diff(self.seen.indptr)[u[known]] > 0) & (self.popularity[i[known]] > 0)
         out = np.full(len(u), self.mu)
         if known.any():
-            out[known] = sum(m.weight * predict_family(RECOMMENDERS[m.family], m.core, u[known], i[known])
-                             for m in rating)
+            out[known] = np.clip(sum(m.weight * predict_family(RECOMMENDERS[m.family], m.core, u[known], i[known])
+                                     for m in rating), *self.rating_range)
         user_only, item_only = (u >= 0) & ~known & (i < 0), (i >= 0) & ~known & (u < 0)
         out[user_only] = self.user_mean[u[user_only]]
         out[item_only] = self.item_mean[i[item_only]]

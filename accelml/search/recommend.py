@@ -342,8 +342,9 @@ class RecSearch:
         weights, _ = nnls(X, truth)
         if weights.sum() <= 0:
             return [(candidates[0], 1.0)], candidates[0].score
-        weights = weights / weights.sum()
-        blended = self.rating_metric.score(truth, X @ weights)
+        # the least-squares weights as they are (their sum may differ from 1 a little: that helps), the blend clipped
+        # to the ratings' range as the recommender clips it
+        blended = self.rating_metric.score(truth, np.clip(X @ weights, truth.min(), truth.max()))
         if not _better(blended, candidates[0].score, self.rating_metric):
             return [(candidates[0], 1.0)], candidates[0].score
         return [(t, float(w)) for t, w in zip(usable, weights) if w > 1e-3], blended
