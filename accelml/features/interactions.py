@@ -11,7 +11,7 @@ Example:
     (['a', 'b'], ['10', '11'], 1)
     >>> enc = inter.encode(log)
     >>> enc.users.tolist(), enc.items.tolist(), enc.ratings.tolist()
-    ([0, 1, 0], [0, 0, 1], [3.0, 5.0, 3.0])
+    ([0, 0, 1], [0, 1, 0], [3.0, 3.0, 5.0])
 """
 
 from __future__ import annotations
@@ -162,8 +162,9 @@ class Interactions:
             if column not in frame.columns:
                 raise DataError(f"the interactions have no column '{column}'")
         self._set_ids(_distinct(frame[self.user], extra_users), _distinct(frame[self.item], extra_items))
-        codes = self.user_index(frame[self.user]) * (self.n_items + 1) + self.item_index(frame[self.item])
-        self.duplicates_merged = int(len(codes) - len(np.unique(codes)))
+        users, items = self.user_index(frame[self.user]), self.item_index(frame[self.item])
+        pairs = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)), shape=(self.n_users, self.n_items))
+        self.duplicates_merged = int(len(users) - pairs.nnz)  # the CSR sums duplicates: a sort in C++, fast
         return self
 
     def _set_ids(self, users: list[str], items: list[str]) -> None:
@@ -212,8 +213,9 @@ def _distinct(values: pd.Series, extra: Any) -> list[str]:
     """The distinct ids of a column and of ``extra``, as text: integer ids in numeric order, others sorted as text."""
     extra = pd.Series(list(extra), dtype=object)
     if pd.api.types.is_integer_dtype(values.dtype) and all(isinstance(v, (int, np.integer)) for v in extra):
-        return [str(v) for v in np.unique(np.concatenate([values.to_numpy(np.int64), extra.to_numpy(np.int64)]))]
-    return [str(v) for v in np.unique(np.concatenate([id_text(values.drop_duplicates()), id_text(extra)]))]
+        ids = np.sort(pd.unique(np.concatenate([values.to_numpy(np.int64), extra.to_numpy(np.int64)])))
+        return [str(v) for v in ids]
+    return [str(v) for v in np.sort(pd.unique(np.concatenate([id_text(values.drop_duplicates()), id_text(extra)])))]
 
 
 class _Lookup:
@@ -243,17 +245,40 @@ def _seconds(s: pd.Series) -> np.ndarray:
     return (stamps.astype("int64") / 1e9).to_numpy(dtype=np.float64)
 
 
+def _pairs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group of equal keys, groups numbered in first-seen order, and each group's first row. By sorting,
+    which on ten million keys is several times faster than hashing them."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(key) else np.zeros(0, bool)
+    first = order[new]  # each group's first row (stable sort: the earliest), groups in key order
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[by_first] = np.arange(len(first))
+    group = np.empty(len(key), dtype=np.int64)
+    group[order] = rank[np.cumsum(new) - 1]
+    return group, first[by_first]
+
+
 def _merge(enc: Encoded) -> Encoded:
-    """One row per (user, item): the mean rating and the latest time of the pair's rows, in first-seen order."""
+    """One row per (user, item): the mean rating and the latest time of the pair's rows. Without times the pairs
+    come out ordered by user and item (merged in a sparse matrix, fast on millions of rows), with times in
+    first-seen order."""
+    if enc.times is None and len(enc):
+        shape = (int(enc.users.max()) + 1, int(enc.items.max()) + 1)
+        counts = sp.csr_matrix((np.ones(len(enc), np.float64), (enc.users, enc.items)), shape=shape)
+        if counts.nnz == len(enc):
+            return enc
+        users = np.repeat(np.arange(shape[0]), np.diff(counts.indptr))
+        ratings = None
+        if enc.ratings is not None:  # the same coordinates give the same canonical order of stored entries
+            sums = sp.csr_matrix((enc.ratings, (enc.users, enc.items)), shape=shape)
+            ratings = sums.data / counts.data
+        return Encoded(users, counts.indices.astype(np.int64), ratings, None)
     key = enc.users.astype(np.int64) * (int(enc.items.max(initial=0)) + 2) + enc.items
-    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    if len(uniq) == len(key):
+    group, rows = _pairs(key)
+    if len(rows) == len(key):
         return enc
-    order = np.argsort(first, kind="stable")  # keep the log's order
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    group = rank[inverse]
-    rows = np.sort(first)
     ratings = times = None
     if enc.ratings is not None:
         ratings = np.bincount(group, enc.ratings, len(rows)) / np.bincount(group, minlength=len(rows))

@@ -66,6 +66,7 @@ class Family:
     explicit_only: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     seconds_per_100k: float = 0.5  # about how long the opening takes on 100,000 interactions (2 CPU cores)
+    iterative: bool = False  # stops at the deadline between iterations (a partial fit still gives a model)
 
 
 def _too_many_items(limit: int) -> Callable[[TrainData], str | None]:
@@ -90,7 +91,8 @@ def _no_attributes(data: TrainData) -> str | None:
 
 RECOMMENDERS: dict[str, Family] = {f.key: f for f in [
     Family("popularity", "ranking", lambda p, seed: recsys.Popularity(**p),
-           space={"half_life_days": [None, 30, 90, 365]}, opening={"half_life_days": None}),
+           space={"half_life_days": [None, 30, 90, 365]}, opening={"half_life_days": None},
+           seconds_per_100k=0.05),
     Family("ease", "ranking", lambda p, seed: recsys.EASE(**p),
            space={"lam": [50, 100, 200, 350, 500, 1000, 2000], "dropout": [0.0, 0.25, 0.5, 0.66]},
            opening={"lam": 350, "dropout": 0.5}, skip=_too_many_items(recsys.EASE_MAX_ITEMS)),
@@ -106,20 +108,22 @@ RECOMMENDERS: dict[str, Family] = {f.key: f for f in [
     Family("als", "ranking", lambda p, seed: recsys.ImplicitALS(**p, seed=seed),
            space={"factors": [16, 32, 64, 128], "reg": [1.0, 5.0, 10.0, 20.0, 30.0, 50.0],
                   "alpha": [0.0, 1.0, 2.0, 5.0, 10.0], "iterations": [15]},
-           opening={"factors": 32, "reg": 20.0, "alpha": 2.0, "iterations": 15}, seconds_per_100k=1.0),
+           opening={"factors": 32, "reg": 20.0, "alpha": 2.0, "iterations": 15}, seconds_per_100k=1.0,
+           iterative=True),
     Family("bpr", "ranking", lambda p, seed: recsys.BPR(**p, seed=seed),
            space={"factors": [32, 64, 128], "learning_rate": [0.005, 0.01, 0.05], "reg": [0.001, 0.01, 0.1],
                   "epochs": [50, 100, 200]},
            opening={"factors": 64, "learning_rate": 0.01, "reg": 0.01, "epochs": 100}, requires=("implicit",),
-           seconds_per_100k=8.0),
+           seconds_per_100k=8.0, iterative=True),
     Family("hybrid", "ranking", lambda p, seed: recsys.Attributes(**p), space={"weight": [1.0]},
            opening={"weight": 1.0}, skip=_no_attributes),
     Family("biases", "rating", lambda p, seed: recsys.Biases(**p),
            space={"reg_user": [2, 5, 10, 15, 25], "reg_item": [2, 5, 10, 25]},
-           opening={"reg_user": 15, "reg_item": 10}, explicit_only=True),
+           opening={"reg_user": 15, "reg_item": 10}, explicit_only=True, seconds_per_100k=0.05),
     Family("als_ratings", "rating", lambda p, seed: recsys.ALSRatings(**p, seed=seed),
            space={"factors": [10, 25, 50, 100], "reg": [0.05, 0.1, 0.2, 0.4], "iterations": [10, 15]},
-           opening={"factors": 50, "reg": 0.1, "iterations": 10}, explicit_only=True, seconds_per_100k=6.0),
+           opening={"factors": 50, "reg": 0.1, "iterations": 10}, explicit_only=True, seconds_per_100k=6.0,
+           iterative=True),
     Family("knn_ratings", "rating", lambda p, seed: recsys.ItemKNNRatings(**p),
            space={"k": [20, 40, 80], "shrink": [25, 100, 200], "damping": [0.0, 1.0]},
            opening={"k": 40, "shrink": 100, "damping": 0.0}, explicit_only=True,
@@ -132,7 +136,7 @@ RECOMMENDERS: dict[str, Family] = {f.key: f for f in [
            space={"factors": [16, 32, 64], "reg": [0.05, 0.1, 0.2, 0.3, 0.5], "learning_rate": [0.01, 0.02, 0.03],
                   "epochs": [40, 60, 100]},
            opening={"factors": 32, "reg": 0.2, "learning_rate": 0.02, "epochs": 60}, requires=("torch",),
-           explicit_only=True, seconds_per_100k=9.0),
+           explicit_only=True, seconds_per_100k=9.0, iterative=True),
 ]}
 
 

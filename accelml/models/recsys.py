@@ -22,6 +22,7 @@ Everything is dense NumPy or SciPy sparse; the state of each is a few arrays (to
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -218,10 +219,13 @@ class ImplicitALS:
             with _one_blas_thread():
                 model = AlternatingLeastSquares(factors=self.factors, regularization=self.reg, alpha=1.0,
                                                 iterations=1, random_state=self.seed)
+                last = 0.0
                 for it in range(self.iterations):  # one iteration a call: the factors carry over, the deadline is seen
-                    if it and deadline.expired():
+                    if it and deadline.remaining() < last:  # the next iteration would end after the deadline
                         break
+                    started = time.monotonic()
                     model.fit(C, show_progress=False)
+                    last = time.monotonic() - started
                     self.iterations_ = it + 1
             self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
             self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
@@ -262,8 +266,11 @@ class BPR:
             model = BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
                                                 regularization=self.reg, iterations=10, num_threads=1,
                                                 random_state=self.seed)
-            while self.epochs_ < self.epochs and not (self.epochs_ and deadline.expired()):
+            last = 0.0
+            while self.epochs_ < self.epochs and not (self.epochs_ and deadline.remaining() < last):
+                started = time.monotonic()
                 model.fit(_binary(R), show_progress=False)  # ten epochs a call; the factors carry over
+                last = time.monotonic() - started
                 self.epochs_ += 10
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)

@@ -269,7 +269,8 @@ class RecSearch:
             if deadline.expired() or self._full():
                 break
             expected = family.seconds_per_100k * len(self.enc) / 1e5 * len(self.splits)
-            if expected > 0.5 * deadline.remaining():
+            # an iterative family stops at the deadline: it needs time for a few of its iterations, not all
+            if expected * (0.1 if family.iterative else 1.0) > 0.5 * deadline.remaining():
                 self.skipped[family.key] = f"about {expected:.0f} s to validate, more than half the time left"
                 logger.info("recommend family %s skipped: %s", family.key, self.skipped[family.key])
                 continue

@@ -57,7 +57,7 @@ def per_user_holdout(users: np.ndarray, *, share: float = 0.25, seed: int = 0, t
     users = _users(users)
     n_rows = len(users)
     key = np.random.default_rng(seed).random(n_rows) if times is None else _times(times, n_rows)
-    order, rank, size = _rank_within_user(users, key)
+    order, rank, size = _rank_within_user(users, key, distinct=times is None)
     n_test = np.floor(share * size + 0.5)
     n_test = np.clip(np.maximum(n_test, 1), 0, np.maximum(size - min_train, 0))
     is_test = np.zeros(n_rows, dtype=bool)
@@ -98,7 +98,7 @@ def per_user_folds(users: np.ndarray, *, k: int = 5, seed: int = 0) -> list[Spli
         raise ConfigError(f"k must be an integer of at least 2 (the number of folds); got {k!r}")
     users = _users(users)
     rng = np.random.default_rng(seed)
-    order, rank, _ = _rank_within_user(users, rng.random(len(users)))
+    order, rank, _ = _rank_within_user(users, rng.random(len(users)), distinct=True)
     sorted_users = users[order]
     code = np.unique(sorted_users, return_inverse=True)[1].ravel()  # dense user codes, for the random starting fold
     start = rng.integers(0, k, int(code.max()) + 1 if len(code) else 0)
@@ -108,14 +108,26 @@ def per_user_folds(users: np.ndarray, *, k: int = 5, seed: int = 0) -> list[Spli
     return [(rows[fold != f], rows[fold == f]) for f in range(k)]
 
 
-def _rank_within_user(users: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rank_within_user(users: np.ndarray, key: np.ndarray, distinct: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows sorted by user then ``key`` (ties in row order), and for each sorted row its rank within its user
-    (0 first) and its user's number of rows."""
-    order = np.lexsort((key, users))  # stable: equal keys keep row order
+    (0 first) and its user's number of rows.
+
+    The same order as ``np.lexsort((key, users))``, computed as one sort of a unique integer key (the user's code
+    times the rows, plus the key's rank), several times faster on millions of rows.
+    """
+    n = len(users)
+    key_rank = np.empty(n, dtype=np.int64)
+    key_rank[np.argsort(key, kind="quicksort" if distinct else "stable")] = np.arange(n)  # ties keep row order
+    if users.dtype.kind in "iu" and n and users.min() >= 0 and int(users.max()) < 2**62 // max(n, 1):
+        codes = users.astype(np.int64)
+    else:
+        codes = np.unique(users, return_inverse=True)[1].ravel().astype(np.int64)
+    order = np.argsort(codes * n + key_rank)  # unique values: any sort gives the one order
     sorted_users = users[order]
-    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(users) else np.array([], int)
-    sizes = np.diff(np.r_[starts, len(users)])
-    rank = np.arange(len(users)) - np.repeat(starts, sizes)
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if n else np.array([], int)
+    sizes = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, sizes)
     return order, rank, np.repeat(sizes, sizes)
 
 

@@ -50,3 +50,10 @@ def test_side_table_encodes_flags_categories_and_number_bins_and_skips_free_text
 def test_id_text_of_integers_and_strings() -> None:
     assert id_text(pd.Series([1, 2])).tolist() == ["1", "2"]
     assert id_text(["x", 1.5]).tolist() == ["x", "1.5"]
+
+
+def test_without_times_pairs_merge_in_user_and_item_order() -> None:
+    log = pd.DataFrame({"u": [2, 1, 1, 2, 1], "i": [5, 6, 5, 5, 6], "r": [1.0, 2.0, 3.0, 5.0, 4.0]})
+    enc = Interactions("u", "i", rating="r").fit(log).encode(log)
+    assert list(zip(enc.users.tolist(), enc.items.tolist(), enc.ratings.tolist())) == [
+        (0, 0, 3.0), (0, 1, 3.0), (1, 0, 3.0)]
