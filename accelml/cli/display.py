@@ -100,6 +100,10 @@ def leaderboard_table(board: pd.DataFrame, metric_name: str, greater_is_better: 
     table.add_column("model", overflow="fold")
     table.add_column("stage")
     table.add_column(metric_name, justify="right")
+    # a recommender's list trials are scored by their own metric (ndcg@10 next to rmse): a column each
+    others = [c for c in board.columns if c.startswith("val_") and c != score_column]
+    for column in others:
+        table.add_column(column.removeprefix("val_"), justify="right")
     table.add_column("fit s", justify="right")
     table.add_column("pred ms/row", justify="right")
     table.add_column("weight", justify="right")
@@ -115,6 +119,7 @@ def leaderboard_table(board: pd.DataFrame, metric_name: str, greater_is_better: 
             str(row.get("model")),
             str(row.get("stage")),
             format_score(row.get(score_column)),
+            *(format_score(row.get(column)) for column in others),
             f"{row.get('fit_s') or 0.0:.2f}",
             f"{row.get('predict_s_per_1k') or 0.0:.3f}",  # seconds per 1,000 rows is milliseconds per row
             "" if ensemble or not weight else f"{weight:.2f}",

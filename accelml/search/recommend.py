@@ -265,12 +265,15 @@ class RecSearch:
         metric = self.rating_metric if kind == "rating" else self.ranking_metric
         tried: dict[str, list[tuple[dict[str, Any], float]]] = {f.key: [] for f in families}
         cost: dict[str, float] = {}
-        for family in families:  # the openings, in registry order (the cheap and strong first)
-            if deadline.expired() or self._full():
+        for n, family in enumerate(families):  # the openings, in registry order (the cheap and strong first)
+            # the first (popularity, biases: milliseconds) always runs, so that each kind has a model to blend
+            if n and (deadline.expired() or self._full()):
                 break
             expected = family.seconds_per_100k * len(self.enc) / 1e5 * len(self.splits)
-            # an iterative family stops at the deadline: it needs time for a few of its iterations, not all
-            if expected * (0.1 if family.iterative else 1.0) > 0.5 * deadline.remaining():
+            # an iterative family stops at the deadline: it needs time for a few of its iterations, not all; a
+            # library not imported yet costs its import, which nothing interrupts (torch: seconds)
+            expected = expected * (0.1 if family.iterative else 1.0) + _import_seconds(family)
+            if n and expected > 0.5 * deadline.remaining():
                 self.skipped[family.key] = f"about {expected:.0f} s to validate, more than half the time left"
                 logger.info("recommend family %s skipped: %s", family.key, self.skipped[family.key])
                 continue
@@ -441,6 +444,16 @@ def _refit(search: RecSearch, chosen: list[tuple[_Trial, float]], deadline: Dead
                           core, refit))
     kinds = {"rating": 0, "ranking": 1}
     return sorted(out, key=lambda m: (kinds[m.kind], -m.weight))
+
+
+def _import_seconds(family: Family) -> float:
+    """Seconds the first use of the family's libraries costs in this process (importing torch takes seconds)."""
+    import sys
+
+    return sum(_IMPORT_SECONDS.get(name, 0.5) for name in family.requires if name not in sys.modules)
+
+
+_IMPORT_SECONDS = {"torch": 4.0, "implicit": 0.5}
 
 
 def _k_of(metric: Metric) -> int:
