@@ -131,20 +131,21 @@ _TEXT_MEASURES = {
 }
 
 
-def _text_part(name: str, detail: dict[str, Any], report: DriftReport) -> str:
-    """One text column: one row per measure, with what its change means."""
-    limits = report.thresholds
-    rows = []
-    for m in detail["measures"]:
-        label, value, change = _TEXT_MEASURES.get(m["measure"], (m["measure"], "{:.4g}", "{:.3g}"))
-        rows.append(
-            "<tr>"
+def _measure_row(m: dict[str, Any], labels: dict[str, tuple[str, str, str]]) -> str:
+    """One measure's table row: its label, train and new values, PSI, p-value, change and status."""
+    label, value, change = labels.get(m["measure"], (m["measure"], "{:.4g}", "{:.3g}"))
+    return ("<tr>"
             f'<td class="text">{escape(label)}</td><td>{_number(m["train"], value)}</td>'
             f"<td>{_number(m['new'], value)}</td><td>{_number(m['psi'])}</td>"
             f"<td>{_number(m['p_value'], '{:.3g}')}</td><td>{_number(m['change'], change)}</td>"
             f"<td>{_badge(str(m['status']))}</td>"
-            "</tr>"
-        )
+            "</tr>")
+
+
+def _text_part(name: str, detail: dict[str, Any], report: DriftReport) -> str:
+    """One text column: one row per measure, with what its change means."""
+    limits = report.thresholds
+    rows = [_measure_row(m, _TEXT_MEASURES) for m in detail["measures"]]
     head = ("<tr><th>measure</th><th>train</th><th>new</th><th>PSI</th><th>p-value</th><th>change</th>"
             "<th>status</th></tr>")
     return (
@@ -173,15 +174,7 @@ def _interactions_part(detail: dict[str, Any], report: DriftReport) -> str:
     rows = []
     movers = []
     for m in detail["measures"]:
-        label, value, change = INTERACTION_MEASURES.get(m["measure"], (m["measure"], "{:.4g}", "{:.3g}"))
-        rows.append(
-            "<tr>"
-            f'<td class="text">{escape(label)}</td><td>{_number(m["train"], value)}</td>'
-            f"<td>{_number(m['new'], value)}</td><td>{_number(m['psi'])}</td>"
-            f"<td>{_number(m['p_value'], '{:.3g}')}</td><td>{_number(m['change'], change)}</td>"
-            f"<td>{_badge(str(m['status']))}</td>"
-            "</tr>"
-        )
+        rows.append(_measure_row(m, INTERACTION_MEASURES))
         movers = m.get("movers") or movers
     head = ("<tr><th>measure</th><th>train</th><th>new</th><th>PSI</th><th>p-value</th><th>change</th>"
             "<th>status</th></tr>")
