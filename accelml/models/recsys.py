@@ -31,15 +31,15 @@ import scipy.sparse as sp
 from accelml.budget import Deadline
 
 __all__ = [
+    "BPR",
     "EASE",
     "ALSRatings",
     "Attributes",
-    "BPR",
     "Biases",
     "FactorModel",
+    "ImplicitALS",
     "ItemKNN",
     "ItemKNNRatings",
-    "ImplicitALS",
     "Popularity",
     "RP3Beta",
     "UserKNN",

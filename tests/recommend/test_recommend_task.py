@@ -130,7 +130,7 @@ def test_side_tables_give_new_users_lists_by_attributes(ratings: pd.DataFrame) -
     attrs = model.result_.ensemble.attributes
     assert any(a.startswith("gender=") for a in attrs["users"]) and "Comedy=1" in attrs["items"]
     assert not any(a.startswith("title=") for a in attrs["items"])  # free text is not an attribute
-    unrated = sorted(set(items["item_id"]) - set(ratings["item_id"]))[0]
+    unrated = min(set(items["item_id"]) - set(ratings["item_id"]))
     assert set(model.similar_items(unrated, k=3)["source"]) == {"attributes"}
 
 
