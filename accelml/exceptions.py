@@ -13,6 +13,7 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "SchemaError",
+    "TimeLimitError",
 ]
 
 
@@ -38,3 +39,7 @@ class ArtifactError(AccelMLError):
 
 class NotFittedError(AccelMLError, AttributeError):
     """A model was used before ``fit``."""
+
+
+class TimeLimitError(AccelMLError):
+    """The time limit was too short for even one trial on this data; the message gives a limit that would do."""

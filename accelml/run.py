@@ -20,7 +20,7 @@ from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_full, refit_mode
 from accelml.ensemble.stack import fit_stacker
-from accelml.exceptions import ConfigError, DataError
+from accelml.exceptions import ConfigError, DataError, TimeLimitError
 from accelml.features.images import image_columns
 from accelml.features.text_input import mark_prose
 from accelml.metrics import Metric, choice_reason, get_metric
@@ -153,12 +153,15 @@ def fit_pipeline(
         raise ConfigError(f"none of the families {', '.join(config.models or ())} can learn from this data (task "
                           f"{d.schema.task}; an image family needs an image column, a table family a table column, "
                           "and each its libraries); choose others, or leave models unset")
+    search_started = time.monotonic()
     trials = run_search(
         folds, context, deadline.child(reserve=plan.reserve + plan.stack_seconds),
         models=models,
         max_trials=config.max_trials, progress=progress, issues=d.issues, store=store,
         previous=store.load() if store is not None and resume else (), workers=plan.workers,
     )
+    if not any(t.result.ok for t in trials):
+        raise _too_short(config, trials, started, search_started, store, resume, len(d.y), len(d.schema.features))
     if plan.stacking:
         stacker = fit_stacker(trials, folds, context, deadline.child(reserve=plan.reserve),
                               trial_id=max(t.result.spec.trial_id for t in trials) + 1)
@@ -340,6 +343,27 @@ def _network_splits(d: _Prepared, n_splits: int | None) -> int | None:
     if n_splits is not None or not (image_columns(d.schema) or _reads_text(d.schema)):
         return n_splits
     return 1 if len(d.y) >= 500 else 5
+
+
+def _too_short(config: FitConfig, trials: list[Any], started: float, search_started: float, store: TrialStore | None,
+               resume: bool, n_rows: int, n_features: int) -> TimeLimitError:
+    """The error of a run in which no trial finished: what was measured, and a limit that would do (the time before
+    the search, plus three times what the search ran, plus the share kept for the work after it). A new run's
+    trial folder is removed, so that it does not block the next run (it holds no finished trial to resume)."""
+    import math
+    import shutil
+
+    before, searched = search_started - started, time.monotonic() - search_started
+    needed = (before + 3 * max(searched, 1.0) + 2.0) / 0.8
+    suggest = int(math.ceil(max(needed, 2 * (config.time_limit or 0)) / 10.0) * 10)
+    if store is not None and not resume:
+        shutil.rmtree(store.folder, ignore_errors=True)
+    failed = [t.result for t in trials if t.result.error]
+    why = f" ({failed[0].spec.name}: {failed[0].error})" if failed else ""
+    return TimeLimitError(
+        f"no model finished within the {config.time_limit:g} s limit on this data ({n_rows:,} rows, {n_features:,} "
+        f"features): reading and checking took {before:.1f} s, the search {searched:.1f} s without finishing a "
+        f"trial{why}. Give a time limit of at least {suggest} s (--time-limit {suggest})")
 
 
 def _refit_seconds(trials: list[Any], n_splits: int) -> dict[str, float]:
