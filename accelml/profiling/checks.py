@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -51,6 +52,7 @@ ISSUE_KINDS = (
 )
 
 LEAK_SAMPLE_ROWS = 20_000
+LEAK_SECONDS = 1.5  # the leak check stops after this long (a wide table: a few thousand columns), saying how far it got
 LEAK_ACCURACY = 0.99  # classification: flag when one column alone reaches this out-of-sample accuracy ...
 LEAK_MAX_MAJORITY = 0.95  # ... unless always guessing the majority class is already about as good
 LEAK_R2 = 0.98  # regression: flag when one column alone reaches this out-of-sample R²
@@ -422,9 +424,13 @@ def _leak_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
         y_values = pd.to_numeric(sample[schema.target], errors="coerce").to_numpy(dtype=float)
 
     issues = []
-    for spec in schema.features:
-        if spec.name not in sample.columns:
-            continue
+    features = [spec for spec in schema.features if spec.name in sample.columns]
+    started = time.monotonic()
+    for n_checked, spec in enumerate(features):
+        if time.monotonic() - started > LEAK_SECONDS:  # per-column work is bounded on wide tables
+            logger.info("leak check stopped after %.1f s: %d of %d columns checked", LEAK_SECONDS, n_checked,
+                        len(features))
+            break
         codes, n_codes = _bin_codes(sample[spec.name])
         if classification:
             score = np.mean([_fold_accuracy(codes, n_codes, y_codes, len(labels), tr, te) for tr, te in folds])

@@ -110,6 +110,19 @@ def test_leaky_column_is_flagged_and_honest_ones_are_not() -> None:
     assert re.search(expected, leak.message)
 
 
+def test_the_leak_check_is_bounded_in_time_on_wide_tables(monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from accelml.profiling import checks
+
+    df = _classification_frame(n=500)
+    df["outcome_code"] = df["y"].map({"yes": 1, "no": 0})
+    monkeypatch.setattr(checks, "LEAK_SECONDS", -1.0)  # no time at all: the check stops before its first column
+    with caplog.at_level("INFO", logger="accelml.profiling.checks"):
+        _, issues = _check(df)
+    assert "leak" not in _kinds(issues)
+    assert re.search(r"leak check stopped after .* 0 of \d+ columns checked", caplog.text)
+
+
 def test_leaky_category_copy_of_the_target() -> None:
     df = _classification_frame().assign(status=lambda d: d["y"].map({"yes": "approved", "no": "rejected"}))
     _, issues = _check(df)
