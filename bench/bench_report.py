@@ -6,7 +6,25 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["markdown_report", "markdown_table"]
+__all__ = ["markdown_report", "markdown_table", "plain_table"]
+
+def plain_table(rows: list[dict[str, Any]], digits: int = 4) -> str:
+    """Rows of plain values as a Markdown table, one column per key (in first-seen order), floats to ``digits``.
+
+    >>> print(plain_table([{"a": 1.0, "b": None}, {"a": 2, "c": "x"}], digits=1))
+    | a | b | c |
+    |---|---|---|
+    | 1.0 |  |  |
+    | 2 |  | x |
+    """
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+
+    def cell(v: Any) -> str:
+        return f"{v:.{digits}f}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows])
+
 
 COLUMNS = (
     "dataset", "task", "rows train/test", "metric", "test", "val", "fit s", "limit s", "fit/limit", "in budget",

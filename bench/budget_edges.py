@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from bench_report import plain_table
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -112,16 +113,6 @@ print("RESULT", json.dumps({{"one_row_ms": float(np.median(one)) * 1000, "rows_1
     return json.loads(line[7:]) if line else {"predict_error": proc.stderr.strip()[-200:]}
 
 
-def _markdown(rows: list[dict[str, Any]]) -> str:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-
-    def cell(v: Any) -> str:
-        return f"{v:.2f}" if isinstance(v, float) else ("" if v is None else str(v))
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shapes", default="wide5000,wide2000,classes50,rows1m,levels100k")
@@ -135,7 +126,8 @@ def main() -> None:
             row = run(shape, limit)
             rows.append(row)
             print(json.dumps(row, default=str), flush=True)
-            text = "# The hard budget at the edges: `accelml fit` wall time, imports included\n\n" + _markdown(rows)
+            text = ("# The hard budget at the edges: `accelml fit` wall time, imports included\n\n"
+                    + plain_table(rows, digits=2))
             out.with_suffix(".md").write_text(text + "\n")
             out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str))
     print(text)

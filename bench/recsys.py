@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from bench_report import plain_table
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -222,7 +223,8 @@ def scale_part(args: Any) -> list[dict[str, Any]]:
     model.recommend([int(log["user"].iloc[0])], k=10)
     one = (time.perf_counter() - started) * 1000
     row = {"interactions": n, "users": rec["n_users"], "items": rec["n_items"], "fit_s": wall,
-           "fit_over_limit": wall / args.limit, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+           "fit_over_limit": wall / args.limit,
+           "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "members": ", ".join(m.name for m in model.result_.ensemble.members), "one_user_ms": one,
            "skipped": "; ".join(f"{k}: {v}" for k, v in rec["skipped"].items())}
     print(f"scale: {n:,} interactions fitted in {wall:.1f} s (limit {args.limit:g}), peak {row['peak_rss_gb']:.1f} GB, "
@@ -265,27 +267,18 @@ def _mae(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean(np.abs(y - p)))
 
 
-def _markdown(rows: list[dict[str, Any]]) -> str:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-
-    def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) else ("" if v is None else str(v))
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows])
-
-
 def write(out: Path, tables: dict[str, list[dict[str, Any]]], args: Any) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = [(f"# Recommendation benchmark: MovieLens-100k, accelml at {args.limit:g} s, {args.n_jobs} cores, "
               f"seed {args.seed}"), ""]
     titles = {"ratings": f"Ratings: {args.folds}-fold cross-validated RMSE (bar: at most 0.91)",
-              "topk_random": "Top-10, each user's interactions split 75/25 at random (bar: P@10 >= 0.42, NDCG@10 >= 0.49)",
+              "topk_random": ("Top-10, each user's interactions split 75/25 at random "
+                              "(bar: P@10 >= 0.42, NDCG@10 >= 0.49)"),
               "topk_time": "Top-10, each user's last 25 % by time held out",
               "service": "Service (in process): recommendation latency and throughput",
               "scale": "Scale: a synthetic log of 100,000 users and a million items"}
     for key, rows in tables.items():
-        lines += [f"## {titles.get(key, key)}", "", _markdown(rows), ""]
+        lines += [f"## {titles.get(key, key)}", "", plain_table(rows, digits=4), ""]
     text = "\n".join(lines)
     out.with_suffix(".md").write_text(text)
     out.with_suffix(".json").write_text(json.dumps(tables, indent=1, default=float))

@@ -80,12 +80,6 @@ class Recommender:
     def names(self) -> list[str]:
         return [m.name for m in self.members]
 
-    def share_preprocessors(self) -> Recommender:
-        return self
-
-    def set_threads(self, n_jobs: int) -> Recommender:
-        return self
-
     # ------------------------------------------------------------------ ratings
     def predict_ratings(self, users: Any, items: Any) -> np.ndarray:
         """Ratings of (user, item) id pairs; a pair with an unknown user or item gets the known side's mean rating

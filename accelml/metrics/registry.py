@@ -220,9 +220,7 @@ def ranking_metric(name: str) -> Metric | None:
                   description=description)
 
 
-for _name in _RANKING:
-    if _RECOMMEND:
-        METRICS[f"{_name}@10"] = ranking_metric(_name)
+METRICS.update({f"{name}@10": ranking_metric(name) for name in _RANKING})
 
 
 
@@ -272,8 +270,8 @@ def _or_list(names: list[str]) -> str:
 
 def _lookup(name: str, task: str) -> Metric:
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    if "@" in key and key not in METRICS and ranking_metric(key) is not None:
-        return ranking_metric(key)
+    if "@" in key and key not in METRICS and (ranked := ranking_metric(key)) is not None:
+        return ranked
     valid = ", ".join(list_metrics(task))
     if key not in METRICS:
         hint = _suggest(key)

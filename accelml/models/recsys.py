@@ -99,7 +99,16 @@ class Popularity:
         return np.tile(self.item_scores_.astype(np.float32), (len(users), 1))
 
 
-class ItemKNN:
+class _ItemSimilarity:
+    """A user's score for an item sums the item's similarity (``similarity_``, items x items) to the user's items."""
+
+    similarity_: sp.csr_matrix
+
+    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray((_binary(R[users]) @ self.similarity_).todense(), dtype=np.float32)
+
+
+class ItemKNN(_ItemSimilarity):
     """Cosine item-item similarity with shrinkage ``shrink`` (``s_ij = c_ij / (|i| |j| + shrink)``), each item's
     ``neighbours`` nearest kept; a user's score for an item sums its similarity to the items they chose."""
 
@@ -109,17 +118,12 @@ class ItemKNN:
     def fit(self, R: sp.csr_matrix) -> ItemKNN:
         B = _binary(R)
         co = (B.T @ B).toarray().astype(np.float32)
-        norms = np.sqrt(np.diag(co))
-        S = co / (np.outer(norms, norms) + self.shrink + 1e-9)
-        np.fill_diagonal(S, 0.0)
+        S = _shrunk_cosine(co, np.sqrt(np.diag(co)), self.shrink)
         self.similarity_ = sp.csr_matrix(_keep_top(S, self.neighbours))
         return self
 
-    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
-        return np.asarray((_binary(R[users]) @ self.similarity_).todense(), dtype=np.float32)
 
-
-class RP3Beta:
+class RP3Beta(_ItemSimilarity):
     """The random walk user -> item -> user -> item with transition probabilities raised to ``alpha`` and the target
     item's popularity damped by ``beta`` (Paudel et al. 2017); ``neighbours`` kept per item."""
 
@@ -141,9 +145,6 @@ class RP3Beta:
         np.fill_diagonal(W, 0.0)
         self.similarity_ = sp.csr_matrix(_keep_top(W, self.neighbours))
         return self
-
-    def score(self, R: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
-        return np.asarray((_binary(R[users]) @ self.similarity_).todense(), dtype=np.float32)
 
 
 class EASE:
@@ -185,9 +186,7 @@ class UserKNN:
         B = _binary(R)
         self.train_ = B
         norms = np.sqrt(np.asarray(B.sum(axis=1)).ravel())
-        co = (B @ B.T).toarray().astype(np.float32)
-        S = co / (np.outer(norms, norms) + self.shrink + 1e-9)
-        np.fill_diagonal(S, 0.0)
+        S = _shrunk_cosine((B @ B.T).toarray().astype(np.float32), norms, self.shrink)
         self.similarity_ = sp.csr_matrix(_keep_top(S.T, self.neighbours).T)  # rows: each user's neighbours
         return self
 
@@ -348,6 +347,14 @@ class Attributes:
             return np.tile(self.popularity_, (len(user_attrs), 1))
         out = np.asarray(user_attrs, dtype=np.float32) @ self.by_attribute_
         return out / np.maximum(np.asarray(user_attrs).sum(axis=1, keepdims=True), 1.0)
+
+
+def _shrunk_cosine(co: np.ndarray, norms: np.ndarray, shrink: float) -> np.ndarray:
+    """Co-occurrence counts over the product of the norms plus ``shrink`` (pairs seen together rarely count less),
+    with a zero diagonal (nothing is its own neighbour)."""
+    S = co / (np.outer(norms, norms) + shrink + 1e-9)
+    np.fill_diagonal(S, 0.0)
+    return S
 
 
 def _keep_top(S: np.ndarray, k: int) -> np.ndarray:

@@ -62,7 +62,6 @@ class Member:
 
 @dataclass
 class _Split:
-    train: np.ndarray
     val: np.ndarray
     data: TrainData
     eval_users: np.ndarray  # users scored for ranking (with held-out items), a sample of them on large data
@@ -177,7 +176,7 @@ class RecSearch:
         keep = position[v.users] >= 0
         relevant = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (position[v.users[keep]], v.items[keep])),
                                  shape=(len(users), self.n_items))
-        return _Split(train, val, data, users, relevant)
+        return _Split(val, data, users, relevant)
 
     # ------------------------------------------------------------------ one trial
     def evaluate(self, family: Family, params: dict[str, Any], stage: str, deadline: Deadline) -> _Trial | None:
