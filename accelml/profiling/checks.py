@@ -230,11 +230,12 @@ def _dropped_column_issues(schema: Schema, df: pd.DataFrame) -> list[DataIssue]:
 
 def _column_quality_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
     issues = []
-    for spec in schema.features:
-        if spec.name not in df.columns:
-            continue
-        s = df[spec.name]
-        missing = float(s.isna().mean()) if len(s) else 0.0
+    features = [spec for spec in schema.features if spec.name in df.columns]
+    # one call for every column: per column, pandas' isna costs about 0.1 ms (half a second on 5,000 columns)
+    n_missing = df[[spec.name for spec in features]].isna().sum() if df.columns.is_unique else None
+    for spec in features:
+        count = int(n_missing[spec.name]) if n_missing is not None else int(df[spec.name].isna().sum())
+        missing = count / len(df) if len(df) else 0.0
         if missing > HEAVY_MISSING_FRACTION:
             issues.append(
                 DataIssue(
@@ -242,10 +243,11 @@ def _column_quality_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
                     "info",
                     f"column {spec.name!r} is {missing:.1%} missing; it is kept and the missing values are imputed",
                     column=spec.name,
-                    count=int(s.isna().sum()),
+                    count=count,
                 )
             )
         if spec.role is ColumnRole.CATEGORICAL:
+            s = df[spec.name]
             n_unique = int(s.nunique())
             if n_unique > HIGH_CARDINALITY:
                 hint = ""

@@ -74,10 +74,16 @@ def evaluate_trial(spec: TrialSpec, folds: FoldCache, ctx: TrialContext, *, must
     ``prune`` (successive halving) is asked after every fold but the last, with the loss on the rows validated so far,
     and, for a family whose fidelity is epochs, after every epoch of the first fold; when it says so the trial stops
     as ``pruned``.
+
+    With repeated k-fold, a trial stops at the end of a repeat when the time left would not pay for another repeat
+    as long as those before it (see :meth:`_Trial.repeats_suffice`): its out-of-fold output, averaged over fewer
+    repeats, still covers every row, and the first trial of a run no longer trains every repeat past the deadline.
     """
     trial = _Trial(spec, folds, ctx, must_finish, prune)
     try:
         for k in range(len(folds.splits)):
+            if trial.repeats_suffice(k):
+                break
             stopped = trial.fold(k)
             if stopped is not None:
                 return stopped
@@ -128,6 +134,21 @@ class _Trial:
         if curve:
             out["curve"] = [float(v) for v in curve]
         return out
+
+    def repeats_suffice(self, k: int) -> bool:
+        """Whether to stop before fold ``k``, the first of a repeat, with the whole repeats trained so far: when the
+        search's deadline has passed or the time left is shorter than one repeat has taken (the folds' building,
+        training and prediction, which a boosting callback only partly bounds)."""
+        per_repeat = self.folds.validation.n_folds
+        if k == 0 or per_repeat < 2 or k % per_repeat or len(self.models) != k:
+            return False
+        seconds = (time.monotonic() - self.t0) / (k // per_repeat)
+        if self.deadline.remaining() >= seconds:
+            return False
+        self.truncated = True
+        logger.info("%s: stopped after %d of %d repeats (%.1f s each, %.1f s left)", self.spec.name, k // per_repeat,
+                    len(self.folds.splits) // per_repeat, seconds, self.deadline.remaining())
+        return True
 
     def fold(self, k: int) -> FittedTrial | None:
         """Train and predict fold ``k``; a record to stop with (deadline reached, pruned), or None to go on."""

@@ -1,0 +1,79 @@
+"""Bounding logic of the hard budget (issue 18) that runs in the default suite: the block summaries of numeric
+columns agree with the per-column rules, and a trial stops at the end of a repeat when another would not fit."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from accelml.budget import Deadline
+from accelml.metrics import get_metric
+from accelml.profiling import check_data
+from accelml.schema import infer_schema
+from accelml.schema.infer import _numeric_summaries, _nunique, infer_role
+from accelml.schema.validate import coerce_training_frame
+from accelml.search.context import TrialContext
+from accelml.search.evaluate import evaluate_trial
+from accelml.search.folds import FoldCache
+from accelml.search.trial import TrialSpec
+from accelml.tasks import encode_target, get_task
+from accelml.validation import make_validation
+from tests.conftest import make_table
+
+
+def test_numeric_block_summaries_agree_with_the_per_column_rules() -> None:
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame({
+        "real": rng.normal(size=n),
+        "holes": np.where(rng.random(n) < 0.3, np.nan, rng.normal(size=n)),
+        "whole_floats": rng.integers(0, 5, n).astype(float),
+        "ids": np.arange(n, dtype=float) + 100,
+        "counter": np.arange(n),
+        "flags": rng.integers(0, 2, n),
+        "constant": np.ones(n),
+        "empty": np.full(n, np.nan),
+        "infinite": np.where(np.arange(n) % 7 == 0, np.inf, np.arange(n, dtype=float)),
+        "signed_zero": np.tile([0.0, -0.0, 1.0, 2.0], n // 4),
+        "small_ints": rng.integers(-3, 3, n).astype(np.int32),
+        "words": rng.choice(["a", "b", "c"], n),
+    })
+    summaries = _numeric_summaries(frame, list(frame.columns))
+    assert "words" not in summaries
+    for name, (missing, n_unique, role) in summaries.items():
+        s = frame[name]
+        assert missing == float(s.isna().mean()), name
+        assert n_unique == _nunique(s.dropna()), name
+        assert role in (None, infer_role(s)), name  # None: decided column by column
+    assert summaries["real"][2] is not None and summaries["holes"][2] is not None
+    schema = infer_schema(frame.assign(y=rng.normal(size=n)), "y")
+    assert {c.name: c.role.value for c in schema.columns} == {name: infer_role(frame[name]).value for name in frame}
+
+
+def _repeated_folds(n_repeats: int = 3) -> FoldCache:
+    frame = make_table("binary", n=200)
+    schema = infer_schema(frame, "y")
+    frame, _ = check_data(frame, schema)
+    schema.classes = get_task(schema.task).labels(frame["y"])
+    X, y = coerce_training_frame(frame, schema), encode_target(frame["y"], schema)
+    validation = make_validation(y, schema.task, seed=0, n_splits=4, n_repeats=n_repeats)
+    return FoldCache(X, validation, schema, seed=0)
+
+
+def test_a_trial_stops_after_the_repeats_the_time_left_pays_for() -> None:
+    folds, metric = _repeated_folds(), get_metric("roc_auc", "binary")
+    spec = TrialSpec(0, "lgbm", {}, "default")
+    ctx = TrialContext("binary", metric, seed=0, n_jobs=1)
+    full = evaluate_trial(spec, folds, ctx.at(Deadline.never(), started=time.monotonic()))
+    assert full.result.ok and len(full.models) == 12 and not full.result.stopped_by_deadline
+    # no time left: the first trial of a run still trains one whole repeat (every row predicted once), not all three
+    for must_finish in (True, False):
+        cut = evaluate_trial(spec, folds, ctx.at(Deadline.after(0.0), started=time.monotonic()),
+                             must_finish=must_finish)
+        if must_finish:
+            assert cut.result.ok and len(cut.models) == 4 and cut.result.stopped_by_deadline
+            assert np.isfinite(cut.oof[folds.oof_rows]).all() and cut.result.score > 0.6
+        else:
+            assert cut.result.status == "timeout"  # a trial that never started a fold keeps nothing
