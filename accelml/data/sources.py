@@ -96,8 +96,9 @@ def checked_images(frame: pd.DataFrame, *, base: Path | None = None, exclude: Se
     from accelml.data.images import check_image_column
     from accelml.schema.infer import looks_like_images
 
-    for name in frame.columns:
-        if name in exclude or not (frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name].dtype)):
+    dtypes = frame.dtypes  # once: frame[name] per column is slow on a wide frame
+    for name, dtype in zip(frame.columns, dtypes.tolist(), strict=True):
+        if name in exclude or not (dtype == object or pd.api.types.is_string_dtype(dtype)):
             continue
         head = frame[name].dropna().head(20)  # a cheap look first: most string columns are not images
         if len(head) and all(is_array_ref(v) for v in head):
@@ -144,6 +145,8 @@ def prediction_frame(source: Any, schema: Any) -> pd.DataFrame:
     frame = read_table(source)
     if shape is not None and column is not None and column not in frame.columns:
         frame = pixel_frame(frame, shape, exclude=[schema.target], hold=False)
+    if column is None:  # the model reads no images: nothing to resolve or check
+        return frame
     base = Path(source).parent if isinstance(source, (str, Path)) else None
     return checked_images(frame, base=base, exclude=[schema.target], max_bad_fraction=0, hold=False)
 

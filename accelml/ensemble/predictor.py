@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -81,16 +81,61 @@ class Ensemble:
 
     members: list[Member]
     temperature: float = 1.0
+    _inputs: tuple[tuple[int, ...], dict[int, np.ndarray | None]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def stack_inputs(self) -> set[str]:
         """Names of the members a stacked member reads."""
         return {name for m in self.members for name in m.inputs}
 
+    def used_outputs(self) -> dict[int, np.ndarray | None]:
+        """For each table preprocessor (by ``id``), the output columns that its fold models read: the union of their
+        :meth:`~accelml.models.Model.used_inputs`, None where one of them reads every column. Computed once for the
+        members as they are now."""
+        key = tuple(id(pre) for m in self.members for pre in m.preprocessors)
+        key += tuple(id(model) for m in self.members for model in m.models)
+        if self._inputs is None or self._inputs[0] != key:
+            used: dict[int, set[int] | None] = {}
+            for m in self.members:
+                for pre, model in zip(m.preprocessors, m.models):
+                    if not hasattr(pre, "columns_behind") or (id(pre) in used and used[id(pre)] is None):
+                        continue
+                    columns = model.used_inputs()
+                    if columns is None:
+                        used[id(pre)] = None
+                        continue
+                    width = pre.n_features_out_  # a stacked member's extra columns come after the preprocessor's
+                    used.setdefault(id(pre), set()).update(int(c) for c in columns if c < width)
+            self._inputs = (key, {k: None if v is None else np.array(sorted(v), dtype=np.int64)
+                                  for k, v in used.items()})
+        return self._inputs[1]
+
+    def required_columns(self) -> list[str] | None:
+        """The input columns prediction reads (those the models use, in schema order of their preprocessors), or
+        None when it reads every feature column (a member whose input is not a table preprocessor, or whose model
+        cannot tell which columns it uses)."""
+        used = self.used_outputs()
+        names: dict[str, None] = {}
+        for m in self.members:
+            for pre in m.preprocessors:
+                if id(pre) not in used or used[id(pre)] is None:
+                    return None
+                names.update(dict.fromkeys(pre.columns_behind(used[id(pre)])))
+        return list(names)
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities (classification) or values (regression) for already validated rows."""
+        """Probabilities (classification) or values (regression) for already validated rows (only the
+        :meth:`required_columns` are read)."""
         needed = {name for m in self.members if m.weight > 0 for name in m.inputs}
         transformed: dict[int, np.ndarray] = {}
+        used = self.used_outputs()
+        read: dict[Any, Any] = {}  # what the table preprocessors read from X, shared between them
+        for m in self.members:
+            if m.weight > 0 or m.name in needed:
+                for pre in m.preprocessors:
+                    if id(pre) in used and id(pre) not in transformed:
+                        transformed[id(pre)] = pre.transform(X, used[id(pre)], cache=read)
         outputs: dict[str, np.ndarray] = {}
         out = None
         for m in self.members:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from accelml.exceptions import NotFittedError
 
-__all__ = ["KINDS", "ColumnEncoder", "EncoderContext", "to_plain"]
+__all__ = ["KINDS", "ColumnEncoder", "EncoderContext", "key_positions", "to_plain"]
 
 KINDS = ("tree", "dense")
 
@@ -80,6 +80,10 @@ class ColumnEncoder(ABC):
 
     feature_names_: list[str]
     categorical_: list[tuple[int, int]]
+    # An encoder that reads its column as category keys (see accelml.features.coerce.category_keys) names the
+    # ``lower`` it reads them with, and encodes keys in transform_keys: a preprocessor then computes one column's keys
+    # once for all the encoders that read it. None: the encoder reads the raw values.
+    keys_lower: ClassVar[bool | None] = None
 
     def __init__(self, column: str, context: EncoderContext) -> None:
         self.column = column
@@ -118,3 +122,23 @@ class ColumnEncoder(ABC):
     @abstractmethod
     def transform(self, values: pd.Series) -> np.ndarray:
         """Encode ``values`` into a float64 array of shape ``(len(values), len(feature_names_))``."""
+
+    def transform_keys(self, keys: np.ndarray) -> np.ndarray:
+        """:meth:`transform` of the column's category keys, for encoders whose ``keys_lower`` is not None."""
+        raise NotImplementedError(f"{type(self).__name__} encodes raw values, not category keys")
+
+
+def key_positions(index: pd.Index, positions: dict[str, int], keys: np.ndarray) -> np.ndarray:
+    """Each key's position in ``index`` (``positions`` is the same as a dict), -1 where missing or unseen: a dict
+    lookup for a few rows, where ``get_indexer``'s set-up costs more than the work.
+
+    >>> index = pd.Index(["a", "b"], dtype=object)
+    >>> key_positions(index, {"a": 0, "b": 1}, np.array(["b", None, "z"], dtype=object)).tolist()
+    [1, -1, -1]
+    """
+    if len(keys) <= _FEW_ROWS:
+        return np.fromiter((positions.get(k, -1) for k in keys), dtype=np.intp, count=len(keys))
+    return index.get_indexer(keys)
+
+
+_FEW_ROWS = 64

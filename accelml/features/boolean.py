@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accelml.features.base import ColumnEncoder
+from accelml.features.base import ColumnEncoder, key_positions
 from accelml.features.coerce import category_keys
 
 __all__ = ["BooleanEncoder"]
@@ -31,6 +31,8 @@ class BooleanEncoder(ColumnEncoder):
         [0.0, 1.0, nan]
     """
 
+    keys_lower = True
+
     def _learn(self, values: pd.Series, y: np.ndarray | None) -> dict[str, Any]:
         keys = category_keys(values, lower=True)
         counts = pd.Series(keys[pd.notna(keys)], dtype=object).value_counts()
@@ -48,9 +50,13 @@ class BooleanEncoder(ColumnEncoder):
         self.feature_names_ = [self.column]
         fallback = np.nan if self.kind == "tree" else 0.5
         self._index = pd.Index(state["values"], dtype=object)
+        self._positions = {v: i for i, v in enumerate(state["values"])}
         self._table = np.array([*state["codes"], fallback], dtype=np.float64)
 
     def transform(self, values: pd.Series) -> np.ndarray:
+        return self.transform_keys(category_keys(values, lower=True))
+
+    def transform_keys(self, keys: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        idx = self._index.get_indexer(category_keys(values, lower=True))
+        idx = key_positions(self._index, self._positions, keys)
         return self._table[idx][:, None]  # index -1 (missing/unseen) reads the fallback at the end

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accelml.features.base import ColumnEncoder
+from accelml.features.base import ColumnEncoder, key_positions
 from accelml.features.coerce import category_keys
 from accelml.features.target_encoding import TargetEncoder
 
@@ -46,6 +46,8 @@ class CategoricalEncoder(ColumnEncoder):
         [(0, 2)]
     """
 
+    keys_lower = False
+
     def _learn(self, values: pd.Series, y: np.ndarray | None) -> dict[str, Any]:
         categories, counts = rank_categories(category_keys(values))
         if self.kind == "tree":
@@ -82,6 +84,7 @@ class CategoricalEncoder(ColumnEncoder):
             return
         categories = state["categories"]
         self._index = pd.Index(categories, dtype=object)
+        self._positions = {c: i for i, c in enumerate(categories)}
         if mode == "one_hot":
             self.feature_names_ = [f"{self.column}__{c}" for c in categories]
             self.categorical_ = []
@@ -96,12 +99,14 @@ class CategoricalEncoder(ColumnEncoder):
             self.feature_names_.append(f"{self.column}__freq")
 
     def transform(self, values: pd.Series) -> np.ndarray:
+        return self.transform_keys(category_keys(values))
+
+    def transform_keys(self, keys: np.ndarray) -> np.ndarray:
         self._check_fitted()
         mode = self.state_["mode"]
         if mode == "target":
-            return self._target.transform(values)
-        keys = category_keys(values)
-        idx = self._index.get_indexer(keys)
+            return self._target.transform_keys(keys)
+        idx = key_positions(self._index, self._positions, keys)
         if mode == "one_hot":
             out = np.zeros((len(idx), len(self.feature_names_)), dtype=np.float64)
             rows = np.flatnonzero(idx >= 0)

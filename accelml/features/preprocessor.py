@@ -11,6 +11,7 @@ from accelml.exceptions import ArtifactError, ConfigError, DataError, NotFittedE
 from accelml.features.base import KINDS, ColumnEncoder, EncoderContext
 from accelml.features.boolean import BooleanEncoder
 from accelml.features.categorical import CategoricalEncoder
+from accelml.features.coerce import category_keys
 from accelml.features.datetime import DatetimeEncoder
 from accelml.features.images import ImagePixelEncoder
 from accelml.features.numeric import NumericEncoder
@@ -31,6 +32,22 @@ ENCODERS: dict[ColumnRole, type[ColumnEncoder]] = {
     ColumnRole.TEXT: TextEncoder,
     ColumnRole.IMAGE: ImagePixelEncoder,
 }
+
+def _plain_number(dtype: Any) -> bool:
+    """Whether a column of this dtype converts to float64 in one array operation (numbers and booleans, nullable
+    ones included; not strings or objects)."""
+    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+
+
+def _float_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """These plain numeric columns as one float64 matrix, missing and infinite values as NaN (what
+    :func:`~accelml.features.coerce.to_float` gives column by column)."""
+    positions = X.columns.get_indexer(columns)  # X.iloc, not X[columns]: far faster on wide unconsolidated frames
+    whole = len(positions) == X.shape[1] and bool(np.all(positions == np.arange(X.shape[1])))
+    x = np.array((X if whole else X.iloc[:, positions]).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    x[~np.isfinite(x)] = np.nan
+    return x
+
 
 _NAME_SAFE = frozenset("_-.=+/")  # LightGBM and XGBoost reject ",:[]{}<" and quotes in feature names
 
@@ -115,16 +132,72 @@ class Preprocessor:
         """
         return self._fit(X, y, encode=True)
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
+    def transform(self, X: pd.DataFrame, outputs: np.ndarray | None = None,
+                  cache: dict[Any, Any] | None = None) -> np.ndarray:
         """Encode rows with the fitted state.
+
+        Args:
+            X: the rows, holding the schema's feature columns (only those behind ``outputs`` when given).
+            outputs: indices of the output columns a model reads (see :meth:`accelml.models.Model.used_inputs`):
+                only the input columns behind them are read and encoded; the other outputs are left empty (NaN for
+                trees, 0 for dense models). None: every column.
+            cache: what was read from ``X`` for another preprocessor (its dtypes, numeric columns as one array,
+                categories as keys), to read again from here: an ensemble of fold models encodes one frame with
+                several preprocessors. A new dict for each new ``X``.
 
         Returns:
             A C-contiguous float32 array of shape ``(len(X), len(feature_names_))``.
         """
         if not hasattr(self, "encoders_"):
             raise NotFittedError("This Preprocessor is not fitted yet; call fit or fit_transform first.")
-        self._check_columns(X, SchemaError)
-        return self._assemble([e.transform(X[e.column]) for e in self.encoders_], len(X))
+        active = range(len(self.encoders_)) if outputs is None else self._encoders_behind(outputs)
+        self._check_columns(X, SchemaError, [self.encoders_[i].column for i in active])
+        shape = (len(X), len(self.feature_names_))
+        matrix = np.empty(shape, dtype=np.float32) if outputs is None \
+            else np.full(shape, np.nan if self.kind == "tree" else 0.0, dtype=np.float32)
+        cache = {} if cache is None else cache
+        if "dtypes" not in cache:  # once: X[name] per column is slow on a wide frame
+            cache["dtypes"] = dict(zip(X.columns, X.dtypes.tolist()))
+        numeric = [i for i in active if isinstance(self.encoders_[i], NumericEncoder)
+                   and _plain_number(cache["dtypes"][self.encoders_[i].column])]
+        if numeric:  # one array operation for all plain numeric columns
+            columns = tuple(self.encoders_[i].column for i in numeric)
+            if columns not in cache:
+                cache[columns] = _float_matrix(X, list(columns))
+            values, indicators, with_indicator = NumericEncoder.transform_many(
+                [self.encoders_[i] for i in numeric], cache[columns])
+            starts = self._starts[numeric]
+            matrix[:, starts] = values
+            if with_indicator.size:
+                matrix[:, starts[with_indicator] + 1] = indicators
+        done = set(numeric)
+        for i in active:
+            if i in done:
+                continue
+            encoder = self.encoders_[i]
+            if encoder.keys_lower is None:
+                self._place(matrix, i, encoder.transform(X[encoder.column]))
+                continue
+            key = ("keys", encoder.column, encoder.keys_lower)
+            if key not in cache:
+                cache[key] = category_keys(X[encoder.column], lower=encoder.keys_lower)
+            self._place(matrix, i, encoder.transform_keys(cache[key]))
+        return matrix
+
+    def columns_behind(self, outputs: np.ndarray) -> list[str]:
+        """The input columns whose encodings include any of these output columns."""
+        return [self.encoders_[i].column for i in self._encoders_behind(outputs)]
+
+    def _encoders_behind(self, outputs: np.ndarray) -> list[int]:
+        owner = np.repeat(np.arange(len(self.encoders_)), [len(e.feature_names_) for e in self.encoders_])
+        return np.unique(owner[np.asarray(outputs, dtype=np.int64)]).tolist()
+
+    def _place(self, matrix: np.ndarray, i: int, block: np.ndarray) -> None:
+        width = len(self.encoders_[i].feature_names_)
+        if block.shape != (matrix.shape[0], width):  # a bug in an encoder, not in the data
+            raise RuntimeError(f"Encoder of {self.encoders_[i].column!r} returned {block.shape}, expected "
+                               f"{(matrix.shape[0], width)}.")
+        matrix[:, self._starts[i]: self._starts[i] + width] = block
 
     @property
     def n_features_out_(self) -> int:
@@ -160,10 +233,11 @@ class Preprocessor:
         self._adopt(context, encoders)
         return self._assemble(blocks, len(X)) if encode else np.empty((0, 0), dtype=np.float32)
 
-    def _check_columns(self, X: pd.DataFrame, error: type[DataError]) -> None:
+    def _check_columns(self, X: pd.DataFrame, error: type[DataError], names: list[str] | None = None) -> None:
         if not isinstance(X, pd.DataFrame):
             raise error(f"Expected a pandas DataFrame, got {type(X).__name__}.")
-        missing = [c.name for c in self.schema.features if c.name not in X.columns]
+        names = [c.name for c in self.schema.features] if names is None else names
+        missing = [name for name in names if name not in X.columns]
         if missing:
             raise error(f"Missing feature column(s) {missing}; the data must hold every column of the schema.")
 
@@ -180,16 +254,12 @@ class Preprocessor:
                 self.categorical_cardinalities_.append(int(cardinality))
             names += encoder.feature_names_
         self.feature_names_ = _safe_names(names)
+        self._starts = np.cumsum([0] + [len(e.feature_names_) for e in encoders])[:-1].astype(np.int64)
 
     def _assemble(self, blocks: list[np.ndarray], n_rows: int) -> np.ndarray:
         out = np.empty((n_rows, len(self.feature_names_)), dtype=np.float32, order="C")
-        start = 0
-        for encoder, block in zip(self.encoders_, blocks, strict=True):
-            width = len(encoder.feature_names_)
-            if block.shape != (n_rows, width):  # a bug in an encoder, not in the data
-                raise RuntimeError(f"Encoder of {encoder.column!r} returned {block.shape}, expected {(n_rows, width)}.")
-            out[:, start : start + width] = block
-            start += width
+        for i, block in enumerate(blocks):
+            self._place(out, i, block)
         return out
 
     def to_dict(self) -> dict[str, Any]:

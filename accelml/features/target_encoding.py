@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.model_selection import KFold
 
 from accelml.exceptions import DataError
-from accelml.features.base import ColumnEncoder
+from accelml.features.base import ColumnEncoder, key_positions
 from accelml.features.coerce import category_keys
 
 __all__ = ["N_FOLDS", "SMOOTHING", "TargetEncoder"]
@@ -36,6 +36,8 @@ class TargetEncoder(ColumnEncoder):
         >>> enc.fit(x, y).transform(pd.Series(["a", "b", "zzz"])).ravel().tolist()
         [0.75, 0.25, 0.5]
     """
+
+    keys_lower = False
 
     @property
     def n_outputs(self) -> int:
@@ -109,6 +111,7 @@ class TargetEncoder(ColumnEncoder):
         self.state_ = state
         self.categorical_ = []
         self._index = pd.Index(state["categories"], dtype=object)
+        self._positions = {c: i for i, c in enumerate(state["categories"])}
         self._lookup = np.asarray(state["table"], dtype=np.float64).reshape(len(state["categories"]) + 1, -1)
         if self.n_outputs == 1:
             self.feature_names_ = [f"{self.column}__te"]
@@ -116,6 +119,9 @@ class TargetEncoder(ColumnEncoder):
             self.feature_names_ = [f"{self.column}__te_{j}" for j in range(self.n_outputs)]
 
     def transform(self, values: pd.Series) -> np.ndarray:
+        return self.transform_keys(category_keys(values))
+
+    def transform_keys(self, keys: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        idx = self._index.get_indexer(category_keys(values))
+        idx = key_positions(self._index, self._positions, keys)
         return self._lookup[idx]  # -1 (missing/unseen) reads the prior in the last row

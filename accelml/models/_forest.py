@@ -89,6 +89,11 @@ class ForestModel(Model):
         self.estimator_ = est
         return self
 
+    def used_inputs(self) -> np.ndarray | None:
+        self._check_fitted()
+        features = np.concatenate([tree.tree_.feature for tree in self.estimator_.estimators_])
+        return np.unique(features[features >= 0])
+
     def _apply_threads(self) -> None:
         self.estimator_.set_params(n_jobs=self.n_jobs)
 

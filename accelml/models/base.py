@@ -206,6 +206,12 @@ class Model(BaseEstimator):
         values = np.asarray(self._predict_raw(X), dtype=np.float64).ravel()
         return values if self.y_range_ is None else np.clip(values, *self.y_range_)
 
+    def used_inputs(self) -> np.ndarray | None:
+        """Indices of the input columns the fitted model reads (a tree ensemble reads only the columns it splits on),
+        or None when it reads them all or cannot tell. Prediction encodes only these columns and may leave the rest
+        empty (see :meth:`accelml.ensemble.predictor.Ensemble.prune_inputs`)."""
+        return None
+
     def set_threads(self, n_jobs: int) -> Model:
         """Threads for prediction from now on (and in the saved artifact): a model trained in a worker process with
         one thread predicts with all the run's cores. Returns self."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from accelml.budget import Deadline
 from accelml.models.base import CategoricalInfo, Model
 from accelml.space import Dim, Float, Int
@@ -112,6 +114,10 @@ class LightGBMModel(Model):
 
     def _predict_raw(self, X):
         return self.booster_.predict(X, num_iteration=self.best_iteration_ or None, num_threads=self.n_jobs)
+
+    def used_inputs(self) -> np.ndarray | None:
+        self._check_fitted()
+        return np.flatnonzero(self.booster_.feature_importance("split", iteration=self.best_iteration_ or None) > 0)
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         self.booster_.save_model(str(folder / "model.txt"), num_iteration=self.best_iteration_ or None)

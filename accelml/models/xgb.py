@@ -117,6 +117,13 @@ class XGBoostModel(Model):
     def _predict_raw(self, X):
         return self.booster_.predict(self._matrix(X), iteration_range=(0, self.best_iteration_))
 
+    def used_inputs(self) -> np.ndarray | None:
+        self._check_fitted()
+        names = self.booster_.feature_names
+        index = {name: i for i, name in enumerate(names)} if names else {f"f{i}": i for i in range(self.n_features_in_)}
+        used = [index.get(name) for name in self.booster_.get_score(importance_type="weight")]
+        return None if any(i is None for i in used) else np.array(sorted(used), dtype=np.int64)
+
     def _apply_threads(self) -> None:
         self.threads_ = self.n_jobs
         self.booster_.set_param({"nthread": self.n_jobs})

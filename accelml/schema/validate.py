@@ -27,18 +27,21 @@ except TypeError:  # older pandas: plain Python strings in an object column
     _STRING_DTYPE = np.dtype(object)
 
 
-def validate_frame(df: pd.DataFrame, schema: Schema, *, source: str = "data") -> pd.DataFrame:
+def validate_frame(df: pd.DataFrame, schema: Schema, *, source: str = "data",
+                   columns: list[str] | None = None) -> pd.DataFrame:
     """Check and convert data for prediction against the schema the model was trained on.
 
     Args:
         df: The data to predict on; extra columns (the target included) are allowed and dropped.
         schema: The training schema.
         source: How to call the data in error messages.
+        columns: The feature columns the model reads (see :meth:`accelml.ensemble.Ensemble.required_columns`);
+            only these must be present, and only these are checked and returned. None: every feature column.
 
     Returns:
-        A new DataFrame with exactly the schema's feature columns, in schema order, converted per role: numbers for
-        numeric columns, timestamps for datetime columns, strings (missing kept) for categorical and text columns,
-        booleans left as they are.
+        A new DataFrame with exactly the schema's feature columns (or ``columns``), in schema order, converted per
+        role: numbers for numeric columns, timestamps for datetime columns, strings (missing kept) for categorical and
+        text columns, booleans left as they are.
 
     Raises:
         SchemaError: A feature column is missing, or a value cannot be converted to its column's type.
@@ -52,15 +55,25 @@ def validate_frame(df: pd.DataFrame, schema: Schema, *, source: str = "data") ->
     """
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"{source} must be a pandas DataFrame, got {type(df).__name__}; use accelml.data.read_table")
-    names = [c.name for c in schema.features]
-    missing = [n for n in names if n not in df.columns]
+    wanted = None if columns is None else set(columns)
+    specs = [c for c in schema.features if wanted is None or c.name in wanted]
+    present = set(df.columns)
+    missing = [c.name for c in specs if c.name not in present]
     if missing:
         listed = ", ".join(repr(n) for n in missing)
         raise SchemaError(f"{source} is missing column(s) {listed} that the model was trained on")
-    extra = [c for c in df.columns if c not in set(names)]
-    if extra:
+    if logger.isEnabledFor(logging.DEBUG):
+        names = {c.name for c in specs}
+        extra = [c for c in df.columns if c not in names]
         logger.debug("%s: ignoring %d column(s) not used by the model: %s", source, len(extra), extra[:10])
-    return _coerce(df, schema, strict=True, source=source, keep_other_columns=False)
+    if all(c.role is ColumnRole.NUMERIC for c in specs) and df.columns.is_unique \
+            and all(dtype == np.float64 for dtype in df.dtypes.tolist()):
+        # numbers only, as a wide table read from a file usually is: one array copy instead of one per column
+        positions = df.columns.get_indexer([c.name for c in specs])
+        return pd.DataFrame(df.to_numpy(dtype=np.float64)[:, positions], columns=[c.name for c in specs],
+                            index=df.index)
+    return _coerce(df, Schema(specs, target=schema.target, task=schema.task) if wanted is not None else schema,
+                   strict=True, source=source, keep_other_columns=False)
 
 
 def coerce_training_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -82,8 +95,17 @@ def coerce_training_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 def _coerce(df: pd.DataFrame, schema: Schema, *, strict: bool, source: str, keep_other_columns: bool) -> pd.DataFrame:
     roles = {c.name: c.role for c in schema.features if c.name in df.columns}
-    out = df.copy(deep=False) if keep_other_columns else df.loc[:, [c.name for c in schema.features]].copy(deep=False)
+    # df.iloc, not df.loc: far faster on wide unconsolidated frames (what pandas 3 reads from a file)
+    names = [c.name for c in schema.features]
+    if keep_other_columns:
+        out = df.copy(deep=False)
+    else:
+        out = (df.iloc[:, df.columns.get_indexer(names)] if df.columns.is_unique else df.loc[:, names]).copy(deep=False)
+    dtypes = df.dtypes.to_dict() if df.columns.is_unique else {}
     for name, role in roles.items():
+        if role is ColumnRole.NUMERIC and name in dtypes and pd.api.types.is_numeric_dtype(dtypes[name]) \
+                and not isinstance(dtypes[name], pd.CategoricalDtype):
+            continue  # numbers already: nothing to convert or check
         s = df[name]
         if role is ColumnRole.NUMERIC:
             converted = _to_numeric(s)

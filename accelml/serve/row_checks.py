@@ -61,7 +61,9 @@ def row_warnings(frame: pd.DataFrame, schema: Schema, known: dict[str, frozenset
     position = {name: j for j, name in enumerate(frame.columns)}
     for spec in schema.features:
         name = spec.name
-        j = position[name]
+        j = position.get(name)
+        if j is None:  # a column the model does not read
+            continue
         if nulls[:, j].any():
             message = f"column {name!r} is missing; it was treated as unknown"
             for i in np.flatnonzero(nulls[:, j]):
