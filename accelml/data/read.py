@@ -53,7 +53,7 @@ _SNIFF_DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
 
 
-def read_table(source: Any, *, name: str | None = None) -> pd.DataFrame:
+def read_table(source: Any, *, name: str | None = None, copy: bool = True) -> pd.DataFrame:
     """Read a table from a file path or an in-memory object.
 
     Files: delimited text (delimiter sniffed, encoding utf-8 then latin-1, optionally compressed with gzip, bz2,
@@ -64,6 +64,9 @@ def read_table(source: Any, *, name: str | None = None) -> pd.DataFrame:
     Args:
         source: A path (``str`` or :class:`~pathlib.Path`) or one of the in-memory objects above.
         name: How to call the data in error messages; defaults to the file name or ``"data"``.
+        copy: Whether a pandas DataFrame is returned as a shallow copy, so that columns later set on the result never
+            reach the caller's frame; ``False`` returns the frame itself (milliseconds less on thousands of
+            columns) for a caller that only reads it.
 
     Returns:
         A DataFrame with string column names and at least one row and one column.
@@ -84,7 +87,7 @@ def read_table(source: Any, *, name: str | None = None) -> pd.DataFrame:
         df = _read_file(path, label)
     else:
         label = name or "data"
-        df = _read_object(source, label)
+        df = source if isinstance(source, pd.DataFrame) and not copy else _read_object(source, label)
     return _check_shape(df, label)
 
 
@@ -298,8 +301,8 @@ def _check_shape(df: pd.DataFrame, label: str) -> pd.DataFrame:
         raise DataError(f"{label!r} has no columns; check that it holds a table with a header row")
     if df.shape[0] == 0:
         raise DataError(f"{label!r} has columns but no rows; it needs at least one row of data")
-    if not all(isinstance(c, str) for c in df.columns):
-        df.columns = [str(c) for c in df.columns]
+    if not isinstance(df.columns.dtype, pd.StringDtype) and not all(isinstance(c, str) for c in df.columns):
+        df = df.set_axis([str(c) for c in df.columns], axis=1)  # a new frame: the caller's keeps its names
     duplicated = df.columns[df.columns.duplicated()].unique().tolist()
     if duplicated:
         names = ", ".join(repr(c) for c in duplicated)

@@ -142,7 +142,7 @@ def prediction_frame(source: Any, schema: Any) -> pd.DataFrame:
             return image_frame(source, column=column, hold=False)
         return checked_images(pd.DataFrame({column: [str(Path(p).resolve()) for p in source]}), max_bad_fraction=0)
     shape = schema.extra.get("image_shape")
-    frame = read_table(source)
+    frame = read_table(source, copy=column is not None)  # a model without images only reads the frame
     if shape is not None and column is not None and column not in frame.columns:
         frame = pixel_frame(frame, shape, exclude=[schema.target], hold=False)
     if column is None:  # the model reads no images: nothing to resolve or check

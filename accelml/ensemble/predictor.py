@@ -81,7 +81,9 @@ class Ensemble:
 
     members: list[Member]
     temperature: float = 1.0
-    _inputs: tuple[tuple[int, ...], dict[int, np.ndarray | None]] | None = field(
+    # what prediction reads, worked out once for the members as they are (see used_outputs): their identity, the
+    # output columns each table preprocessor's models read, and the input columns behind them
+    _reads: tuple[tuple[int, ...], dict[int, np.ndarray | None], list[str] | None] | None = field(
         default=None, init=False, repr=False, compare=False)
 
     @property
@@ -93,36 +95,41 @@ class Ensemble:
         """For each table preprocessor (by ``id``), the output columns that its fold models read: the union of their
         :meth:`~accelml.models.Model.used_inputs`, None where one of them reads every column. Computed once for the
         members as they are now."""
-        key = tuple(id(pre) for m in self.members for pre in m.preprocessors)
-        key += tuple(id(model) for m in self.members for model in m.models)
-        if self._inputs is None or self._inputs[0] != key:
-            used: dict[int, set[int] | None] = {}
-            for m in self.members:
-                for pre, model in zip(m.preprocessors, m.models):
-                    if not hasattr(pre, "columns_behind") or (id(pre) in used and used[id(pre)] is None):
-                        continue
-                    columns = model.used_inputs()
-                    if columns is None:
-                        used[id(pre)] = None
-                        continue
-                    width = pre.n_features_out_  # a stacked member's extra columns come after the preprocessor's
-                    used.setdefault(id(pre), set()).update(int(c) for c in columns if c < width)
-            self._inputs = (key, {k: None if v is None else np.array(sorted(v), dtype=np.int64)
-                                  for k, v in used.items()})
-        return self._inputs[1]
+        return self._read_plan()[1]
 
     def required_columns(self) -> list[str] | None:
-        """The input columns prediction reads (those the models use, in schema order of their preprocessors), or
-        None when it reads every feature column (a member whose input is not a table preprocessor, or whose model
-        cannot tell which columns it uses)."""
-        used = self.used_outputs()
-        names: dict[str, None] = {}
+        """The input columns prediction reads (those the models use), or None when it reads every feature column (a
+        member whose input is not a table preprocessor, or whose model cannot tell which columns it uses)."""
+        return self._read_plan()[2]
+
+    def _read_plan(self) -> tuple[tuple[int, ...], dict[int, np.ndarray | None], list[str] | None]:
+        key = tuple(id(pre) for m in self.members for pre in m.preprocessors)
+        key += tuple(id(model) for m in self.members for model in m.models)
+        if self._reads is not None and self._reads[0] == key:
+            return self._reads
+        used: dict[int, set[int] | None] = {}
+        for m in self.members:
+            for pre, model in zip(m.preprocessors, m.models):
+                if not hasattr(pre, "columns_behind") or (id(pre) in used and used[id(pre)] is None):
+                    continue
+                columns = model.used_inputs()
+                if columns is None:
+                    used[id(pre)] = None
+                    continue
+                width = pre.n_features_out_  # a stacked member's extra columns come after the preprocessor's
+                used.setdefault(id(pre), set()).update(int(c) for c in columns if c < width)
+        outputs = {k: None if v is None else np.array(sorted(v), dtype=np.int64) for k, v in used.items()}
+        names: dict[str, None] | None = {}
         for m in self.members:
             for pre in m.preprocessors:
-                if id(pre) not in used or used[id(pre)] is None:
-                    return None
-                names.update(dict.fromkeys(pre.columns_behind(used[id(pre)])))
-        return list(names)
+                if outputs.get(id(pre)) is None:
+                    names = None
+                    break
+                names.update(dict.fromkeys(pre.columns_behind(outputs[id(pre)])))
+            if names is None:
+                break
+        self._reads = (key, outputs, None if names is None else list(names))
+        return self._reads
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification) or values (regression) for already validated rows (only the

@@ -189,8 +189,7 @@ class Preprocessor:
         return [self.encoders_[i].column for i in self._encoders_behind(outputs)]
 
     def _encoders_behind(self, outputs: np.ndarray) -> list[int]:
-        owner = np.repeat(np.arange(len(self.encoders_)), [len(e.feature_names_) for e in self.encoders_])
-        return np.unique(owner[np.asarray(outputs, dtype=np.int64)]).tolist()
+        return np.unique(self._owner[np.asarray(outputs, dtype=np.int64)]).tolist()
 
     def _place(self, matrix: np.ndarray, i: int, block: np.ndarray) -> None:
         width = len(self.encoders_[i].feature_names_)
@@ -254,7 +253,9 @@ class Preprocessor:
                 self.categorical_cardinalities_.append(int(cardinality))
             names += encoder.feature_names_
         self.feature_names_ = _safe_names(names)
-        self._starts = np.cumsum([0] + [len(e.feature_names_) for e in encoders])[:-1].astype(np.int64)
+        widths = [len(e.feature_names_) for e in encoders]
+        self._starts = np.cumsum([0, *widths])[:-1].astype(np.int64)  # each encoder's first output column
+        self._owner = np.repeat(np.arange(len(encoders)), widths)  # each output column's encoder
 
     def _assemble(self, blocks: list[np.ndarray], n_rows: int) -> np.ndarray:
         out = np.empty((n_rows, len(self.feature_names_)), dtype=np.float32, order="C")

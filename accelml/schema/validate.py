@@ -39,8 +39,8 @@ def validate_frame(df: pd.DataFrame, schema: Schema, *, source: str = "data",
             only these must be present, and only these are checked and returned. None: every feature column.
 
     Returns:
-        A new DataFrame with exactly the schema's feature columns (or ``columns``), in schema order, converted per
-        role: numbers for numeric columns, timestamps for datetime columns, strings (missing kept) for categorical and
+        A new DataFrame with exactly the schema's feature columns in schema order (or ``columns``, in their order),
+        converted per role: numbers for numeric columns, timestamps for datetime columns, strings (missing kept) for categorical and
         text columns, booleans left as they are.
 
     Raises:
@@ -55,25 +55,31 @@ def validate_frame(df: pd.DataFrame, schema: Schema, *, source: str = "data",
     """
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"{source} must be a pandas DataFrame, got {type(df).__name__}; use accelml.data.read_table")
-    wanted = None if columns is None else set(columns)
-    specs = [c for c in schema.features if wanted is None or c.name in wanted]
-    present = set(df.columns)
-    missing = [c.name for c in specs if c.name not in present]
+    specs = schema.features if columns is None else [schema.column(name) for name in columns]
+    names = [c.name for c in specs]
+    if df.columns.is_unique:  # positions found in one call: a wide frame is costly to touch column by column
+        positions = df.columns.get_indexer(names)
+        missing = [name for name, at in zip(names, positions, strict=True) if at < 0]
+    else:
+        present = set(df.columns)
+        missing = [name for name in names if name not in present]
     if missing:
         listed = ", ".join(repr(n) for n in missing)
         raise SchemaError(f"{source} is missing column(s) {listed} that the model was trained on")
     if logger.isEnabledFor(logging.DEBUG):
-        names = {c.name for c in specs}
-        extra = [c for c in df.columns if c not in names]
+        extra = [c for c in df.columns if c not in set(names)]
         logger.debug("%s: ignoring %d column(s) not used by the model: %s", source, len(extra), extra[:10])
-    if all(c.role is ColumnRole.NUMERIC for c in specs) and df.columns.is_unique \
-            and all(dtype == np.float64 for dtype in df.dtypes.tolist()):
-        # numbers only, as a wide table read from a file usually is: one array copy instead of one per column
-        positions = df.columns.get_indexer([c.name for c in specs])
-        return pd.DataFrame(df.to_numpy(dtype=np.float64)[:, positions], columns=[c.name for c in specs],
-                            index=df.index)
-    return _coerce(df, Schema(specs, target=schema.target, task=schema.task) if wanted is not None else schema,
-                   strict=True, source=source, keep_other_columns=False)
+    if not df.columns.is_unique:
+        return _coerce(df, Schema(list(specs), target=schema.target, task=schema.task), strict=True, source=source,
+                       keep_other_columns=False)
+    # Only the model's columns from here on; a frame of float64 numbers becomes one array (one copy, not one per
+    # column), as a wide table read from a file usually is.
+    frame = df if len(names) == df.shape[1] and bool(np.all(positions == np.arange(len(names)))) \
+        else df.iloc[:, positions]
+    if all(c.role is ColumnRole.NUMERIC for c in specs) and all(t == np.float64 for t in frame.dtypes.tolist()):
+        return pd.DataFrame(frame.to_numpy(dtype=np.float64), columns=names, index=df.index)
+    return _coerce(frame, Schema(list(specs), target=schema.target, task=schema.task), strict=True, source=source,
+                   keep_other_columns=True)
 
 
 def coerce_training_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
