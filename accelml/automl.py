@@ -53,6 +53,14 @@ class AutoML(BaseEstimator):
         image_shape: With a table of pixel columns, each row's image shape, ``(28, 28)`` or ``"28x28"`` (height x
             width[ x channels]): the numeric columns besides the target are its pixels, in order, and image networks
             compete with the tabular families. Folders of images, image paths and NumPy images need no shape.
+        threshold: A binary task's decision threshold: ``predict`` gives the positive class where its probability is
+            at least this. ``"auto"`` tunes it on the out-of-fold predictions for ``costs`` when given, else for a
+            metric of labels (f1, accuracy, balanced_accuracy, mcc; a metric of probabilities such as roc_auc keeps
+            0.5); an objective (``"f1"``, ``"balanced_accuracy"``, ``"precision_at_recall=0.8"``, ...) tunes it for
+            that whatever the metric; a number between 0 and 1 fixes it.
+        costs: What each cell of a binary task's confusion matrix costs, e.g. ``{"false_positive": 1,
+            "false_negative": 5}`` (``true_positive`` and ``true_negative`` are 0 unless given): the threshold is tuned
+            for the lowest expected cost, and the report shows that cost against the threshold.
 
     Example:
         >>> import accelml
@@ -82,6 +90,8 @@ class AutoML(BaseEstimator):
         workers: int | None = None,
         groups: str | None = None,
         image_shape: Any = None,
+        threshold: str | float = "auto",
+        costs: Mapping[str, float] | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -100,6 +110,8 @@ class AutoML(BaseEstimator):
         self.workers = workers
         self.groups = groups
         self.image_shape = image_shape
+        self.threshold = threshold
+        self.costs = costs
 
     def _config(self) -> FitConfig:
         """The run's configuration: each :class:`FitConfig` field from the parameter of the same name."""
@@ -196,12 +208,22 @@ class AutoML(BaseEstimator):
     def predict(self, data: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) for each row (each image, for a folder of images, a
         list of image paths or NumPy images); for a recommender with ratings, the rating of each (user, item) row of
-        a table with the training's user and item columns."""
+        a table with the training's user and item columns. A binary model gives the positive class where its
+        probability is at least :attr:`decision_threshold_`."""
         if self._recommender() is not None:
             return self._predict_pairs(data)
         out = self._outputs(data)
-        task = get_task(self.task_)
-        return task.decode(out, self.classes_) if task.classification else out
+        if not get_task(self.task_).classification:
+            return out
+        from accelml.ensemble.threshold import class_indices
+
+        return np.asarray(self.classes_)[class_indices(out, self._result().decision_threshold)]
+
+    @property
+    def decision_threshold_(self) -> float | None:
+        """A binary model's decision threshold (see ``threshold`` and ``costs``); ``None`` where ``predict`` gives
+        the most probable class."""
+        return self._result().decision_threshold
 
     def predict_proba(self, data: Any) -> pd.DataFrame:
         """Class probabilities, one column per class label."""
@@ -222,7 +244,9 @@ class AutoML(BaseEstimator):
         frame = frame[frame[target].notna()]
         out = self._outputs(frame)
         y = encode_target(frame[target], result.schema)
-        return result.metric.score_from_proba(y, out)
+        from accelml.ensemble.threshold import score_decisions
+
+        return score_decisions(result.metric, y, out, result.decision_threshold)  # a label metric: predict's labels
 
     # ------------------------------------------------------------------ recommend
     def _recommender(self) -> Any:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from accelml.exceptions import ConfigError
+from accelml.metrics.threshold_options import normalize_costs, normalize_threshold
 from accelml.tasks import TASKS
 
 __all__ = ["FitConfig", "resolve_jobs"]
@@ -44,6 +45,11 @@ class FitConfig:
     workers: int | None = None  # trials run at once in worker processes; None: chosen from the data and the budget
     groups: str | None = None  # a column of group ids: grouped k-fold keeps each group's rows in one fold
     image_shape: tuple[int, ...] | None = None  # a table of pixel columns: each row's image (height, width[, channels])
+    # A binary task's decision threshold (see ensemble/threshold.py): "auto" tunes it on the out-of-fold predictions
+    # for the costs when given, else for a metric of labels; an objective name ("f1", "precision_at_recall=0.8")
+    # tunes it for that; a number fixes it.
+    threshold: str | float = "auto"
+    costs: dict[str, float] | None = None  # the cost of each cell of the confusion matrix ({"false_negative": 5, ...})
 
     def __post_init__(self) -> None:
         # Any sequence or mapping is accepted (a JSON list, a user's list); one form is held. An empty list is None.
@@ -51,6 +57,14 @@ class FitConfig:
         object.__setattr__(self, "roles", dict(self.roles or {}))
         if self.image_shape is not None:
             object.__setattr__(self, "image_shape", _image_shape(self.image_shape))
+        object.__setattr__(self, "threshold", normalize_threshold(self.threshold))
+        object.__setattr__(self, "costs", normalize_costs(self.costs))
+        if self.threshold == "cost" and self.costs is None:
+            raise ConfigError("threshold='cost' tunes the threshold for costs; give them, as in "
+                              "costs={'false_positive': 1, 'false_negative': 5}")
+        if self.costs is not None and self.threshold not in ("auto", "cost") and isinstance(self.threshold, str):
+            raise ConfigError(f"costs decide the threshold, so it cannot also be tuned for {self.threshold}; leave "
+                              "threshold='auto' (or give a number to fix it) or leave costs unset")
         if self.task is not None and self.task not in TASKS:
             raise ConfigError(f"unknown task '{self.task}'; valid tasks: {', '.join(TASKS)}")
         if self.time_limit is not None and not self.time_limit > 0:

@@ -37,3 +37,11 @@ class FitResult:
     sample: pd.DataFrame | None = None  # up to accelml.run.SAMPLE_ROWS training rows as given (target included), seeded
     sample_oof: np.ndarray | None = None  # the ensemble's out-of-fold output on those rows (never trained on them)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decision_threshold(self) -> float | None:
+        """The probability of the positive class from which a binary model predicts it (tuned or fixed at fit time,
+        see :mod:`accelml.ensemble.threshold`); ``None`` where labels are the most probable class (other tasks, or an
+        artifact saved before thresholds were stored, which thus keeps predicting as it did)."""
+        decision = self.extra.get("decision")
+        return float(decision["threshold"]) if decision else None

@@ -17,6 +17,7 @@ from accelml.config import FitConfig, resolve_jobs
 from accelml.data.sources import read_data
 from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
+from accelml.ensemble.decision import decision_record, threshold_plan
 from accelml.ensemble.predictor import Ensemble
 from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_full, refit_mode
 from accelml.ensemble.stack import fit_stacker
@@ -136,6 +137,7 @@ def fit_pipeline(
     d = _prepare(frame, target, config)
     fingerprint, n_splits, n_repeats = _recorded_folds(frame, store, resume, _network_splits(d, config.n_splits))
     chosen = get_metric(metric if metric is not None else config.metric, d.schema.task)
+    decision = threshold_plan(config.threshold, config.costs, chosen, d.schema.task)  # checked before the search
     validation = make_validation(d.y, d.schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
                                  n_repeats=n_repeats, holdout_rows=_HOLDOUT_ROWS if _reads_text(d.schema) else 50_000,
                                  **_split_columns(d.X, d.schema))
@@ -173,8 +175,12 @@ def fit_pipeline(
                           n_jobs=plan.n_jobs, seed=config.seed, mode=plan.refit,
                           seconds=_refit_seconds(trials, validation.n_folds))
     ensemble.share_preprocessors().set_threads(plan.n_jobs)
-    return _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
-                   costs, folds, plan, deadline, started)
+    result = _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
+                     costs, folds, plan, deadline, started)
+    if decision is not None:  # a binary task's threshold, from the final ensemble's out-of-fold probabilities
+        rows = folds.oof_rows
+        result.extra["decision"] = decision_record(decision, oof[rows], d.y[rows], seed=config.seed)
+    return result
 
 
 # Validation rows of a text holdout: enough to rank models (accuracy within about 0.6 points), few enough for a

@@ -39,6 +39,8 @@ class _AutoEstimator(BaseEstimator):
         workers: int | None = None,
         groups: str | None = None,
         image_shape: Any = None,
+        threshold: str | float = "auto",
+        costs: Mapping[str, float] | None = None,
     ):
         self.metric = metric
         self.time_limit = time_limit
@@ -55,6 +57,8 @@ class _AutoEstimator(BaseEstimator):
         self.workers = workers
         self.groups = groups
         self.image_shape = image_shape
+        self.threshold = threshold
+        self.costs = costs
 
     def _frame(self, X: Any) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from accelml import AutoClassifier, AutoML, AutoRegressor
 from accelml.automl import _params
 from accelml.cli import app
-from accelml.cli.fit import parse_models, parse_roles
+from accelml.cli.fit import parse_costs, parse_models, parse_roles, parse_threshold
 from accelml.cli.paths import run_folder
 from accelml.config import FitConfig
 
@@ -52,7 +52,7 @@ CLI_FLAGS = {
 }
 
 # Options written as text on the command line, with the function that turns them into the FitConfig value.
-CLI_PARSERS = {"models": parse_models, "roles": parse_roles}
+CLI_PARSERS = {"models": parse_models, "roles": parse_roles, "threshold": parse_threshold, "costs": parse_costs}
 
 # Not checked because they concern types, not names or defaults: `metric` is a name in FitConfig and on the command
 # line, while AutoML and the wrappers also take a Metric or a callable (passed to the search apart from FitConfig,
@@ -76,6 +76,8 @@ EXAMPLE: dict[str, Any] = {
     "workers": 2,
     "groups": "store",
     "image_shape": (28, 28),
+    "threshold": 0.3,  # a fixed threshold may come with costs (the report shows their expected cost); a tuned one not
+    "costs": {"false_positive": 1.0, "false_negative": 5.0},
 }
 
 
@@ -183,6 +185,8 @@ def _cli_args(name: str, value: Any) -> list[str]:
         return [_flag(name), "x".join(map(str, value))]
     if name == "roles":
         return [arg for column, role in value.items() for arg in (_flag(name), f"{column}={role}")]
+    if name == "costs":
+        return [_flag(name), ",".join(f"{cell}={cost}" for cell, cost in value.items())]
     return [_flag(name), str(value)]
 
 

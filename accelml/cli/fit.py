@@ -19,7 +19,7 @@ from accelml.cli.summary import fit_with_display, print_fit_summary
 from accelml.exceptions import ConfigError
 from accelml.tasks import get_task
 
-__all__ = ["fit", "parse_models", "parse_roles"]
+__all__ = ["fit", "parse_costs", "parse_models", "parse_roles", "parse_threshold"]
 
 DEFAULT_OUT = Path("accelml-model")
 
@@ -59,6 +59,40 @@ def parse_roles(values: list[str] | None) -> dict[str, str]:
         if roles.setdefault(column, role) != role:
             raise ConfigError(f"--role gives column {column!r} two roles ({roles[column]}, {role}); keep one")
     return roles
+
+
+def parse_threshold(value: str) -> str | float:
+    """``--threshold`` as the ``threshold=`` of Python: a number, or a name (``auto``, ``f1``, ...).
+
+    >>> parse_threshold("0.3"), parse_threshold("auto"), parse_threshold("Balanced-Accuracy")
+    (0.3, 'auto', 'balanced_accuracy')
+    """
+    from accelml.metrics.threshold_options import normalize_threshold
+
+    return normalize_threshold(value)
+
+
+def parse_costs(value: str | None) -> dict[str, float] | None:
+    """``--costs false_positive=1,false_negative=5`` (or ``fp=1,fn=5``) as the ``costs=`` mapping of Python.
+
+    >>> parse_costs("fp=1, fn=5"), parse_costs(None)
+    ({'false_positive': 1.0, 'false_negative': 5.0}, None)
+
+    Raises:
+        ConfigError: A part is not CELL=COST, or the costs are not valid (see ``AutoML``'s ``costs``).
+    """
+    from accelml.metrics.threshold_options import normalize_costs
+
+    if value is None:
+        return None
+    costs: dict[str, str] = {}
+    for part in (p.strip() for p in value.split(",")):
+        cell, sep, cost = part.partition("=")
+        if not part or not sep or not cell.strip() or not cost.strip():
+            raise ConfigError(f"--costs {value!r}: write CELL=COST pairs separated by commas, as in "
+                              "--costs false_positive=1,false_negative=5")
+        costs[cell.strip()] = cost.strip()
+    return normalize_costs(costs)
 
 
 def _role_problem(value: str, column: str, role: str, valid: list[str]) -> str | None:
@@ -150,6 +184,19 @@ def fit(
     stacking: Annotated[
         bool, typer.Option("--stacking/--no-stacking", help="Try a second layer on the best models' outputs.")
     ] = True,
+    threshold: Annotated[
+        str,
+        typer.Option("--threshold", help="Binary tasks: the probability from which the positive class is predicted. "
+                     "auto: tuned on out-of-fold predictions for --costs, else for a metric of labels (f1, accuracy, "
+                     "...); an objective (f1, balanced_accuracy, mcc, precision_at_recall=0.8, ...) to tune it for; "
+                     "or a number to fix it."),
+    ] = "auto",
+    costs: Annotated[
+        str | None,
+        typer.Option("--costs", metavar="CELL=COST,...", show_default=False,
+                     help="Binary tasks: what each error costs, e.g. false_positive=1,false_negative=5 (or fp=1,fn=5); "
+                          "the threshold is tuned for the lowest expected cost."),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write the HTML report to this file.", show_default=False)
     ] = None,
@@ -176,6 +223,7 @@ def fit(
 
     console = stdout_console()
     parsed_roles = parse_roles(roles)  # before anything else: a typo costs no time
+    parsed_threshold, parsed_costs = parse_threshold(threshold), parse_costs(costs)
     recommender = is_interaction_log(parsed_roles)
     if recommender and resume is not None:
         raise ConfigError("--resume is not available for a recommender (its search is not recorded); fit it again")
@@ -215,6 +263,8 @@ def fit(
         workers=workers,
         groups=groups,
         image_shape=image_shape,
+        threshold=parsed_threshold,
+        costs=parsed_costs,
     )
     tables = {"item_table": item_table, "user_table": user_table}
     fit_with_display(console, automl, str(data), target, resume=resume is not None,

@@ -65,8 +65,10 @@ def _image_predictions(automl, folder: Path):
     if not get_task(automl.task_).classification:
         out[PREDICTION_COLUMN] = automl.predict(frame)
         return out
+    from accelml.ensemble.threshold import class_indices
+
     probabilities = automl.predict_proba(frame)
-    out["label"] = automl.classes_[probabilities.to_numpy().argmax(axis=1)]
+    out["label"] = automl.classes_[class_indices(probabilities.to_numpy(), automl.decision_threshold_)]
     for label in probabilities.columns:
         out[f"proba_{label}"] = probabilities[label].to_numpy()
     return out

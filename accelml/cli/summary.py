@@ -57,6 +57,13 @@ def print_fit_summary(console: Console, automl: Any) -> None:
         splits += f" x {automl.result_.n_repeats} repeats"
     line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits})", style="dim")
     console.print(line)
+    decision = automl.result_.extra.get("decision")
+    if decision and decision.get("tuned"):
+        console.print(f"Decision threshold: {decision['threshold']:g}, tuned for {decision['objective']} on the "
+                      f"out-of-fold predictions ({format_score(decision['value'])} against "
+                      f"{format_score(decision['default_value'])} at 0.5)", style="dim")
+    elif decision:
+        console.print(f"Decision threshold: {decision['threshold']:g}, as given", style="dim")
     latency = automl.result_.extra.get("latency")
     if latency and get_task(automl.task_).recommends:
         console.print(

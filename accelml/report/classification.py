@@ -17,12 +17,15 @@ def _short(label: object, n: int = 14) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def confusion_chart(ev: Evaluation, classes: list) -> str:
-    """Counts of true against predicted class; cells coloured by the share of their true class."""
+def confusion_chart(ev: Evaluation, classes: list, threshold: float | None = None) -> str:
+    """Counts of true against predicted class (a binary model's at its decision ``threshold``); cells coloured by the
+    share of their true class."""
     from sklearn.metrics import confusion_matrix
 
+    from accelml.ensemble.threshold import class_indices
+
     k = len(classes)
-    matrix = confusion_matrix(ev.y, ev.outputs.argmax(axis=1), labels=list(range(k)))
+    matrix = confusion_matrix(ev.y, class_indices(ev.outputs, threshold), labels=list(range(k)))
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = min(3.2 + 0.45 * k, 9.0)
     fig, ax = figure(width=size + 1.2, height=size)
@@ -39,7 +42,8 @@ def confusion_chart(ev: Evaluation, classes: list) -> str:
     ax.set_yticks(range(k), labels=labels)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    title(ax, "Confusion matrix (count, share of true class)")
+    at = f" at threshold {threshold:g}" if threshold is not None and k == 2 else ""
+    title(ax, f"Confusion matrix{at} (count, share of true class)")
     fig.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
     return figure_html(fig, "confusion matrix")
 
@@ -116,7 +120,7 @@ def calibration_chart(ev: Evaluation, classes: list, bins: int = 10) -> str:
     return figure_html(fig, "calibration plot")
 
 
-def classification_charts(ev: Evaluation, classes: list) -> list[str]:
-    """Every classification chart, in reading order."""
-    return [confusion_chart(ev, classes), roc_chart(ev, classes), pr_chart(ev, classes),
+def classification_charts(ev: Evaluation, classes: list, threshold: float | None = None) -> list[str]:
+    """Every classification chart, in reading order (the confusion matrix at a binary model's ``threshold``)."""
+    return [confusion_chart(ev, classes, threshold), roc_chart(ev, classes), pr_chart(ev, classes),
             calibration_chart(ev, classes)]

@@ -45,6 +45,7 @@ def evaluation(automl: Any, test_data: Any = None) -> Evaluation | None:
         DataError: ``test_data`` lacks the target column or has no usable row.
     """
     from accelml.data import read_table
+    from accelml.ensemble.threshold import score_decisions
     from accelml.explain.data import model_outputs
     from accelml.tasks import encode_target
 
@@ -56,7 +57,7 @@ def evaluation(automl: Any, test_data: Any = None) -> Evaluation | None:
         y = encode_target(result.sample[schema.target], schema)
         outputs = np.asarray(result.sample_oof, dtype=np.float64)
         label = f"out-of-fold predictions on {len(y):,} training rows"
-        return Evaluation(y, outputs, False, label, metric.score_from_proba(y, outputs))
+        return Evaluation(y, outputs, False, label, score_decisions(metric, y, outputs, result.decision_threshold))
 
     frame = read_table(test_data)
     if schema.target not in frame.columns:
@@ -74,7 +75,7 @@ def evaluation(automl: Any, test_data: Any = None) -> Evaluation | None:
     outputs = model_outputs(automl, frame)
     y = encode_target(_as_training_labels(frame[schema.target], schema.classes), schema)
     label = f"test data ({len(y):,} rows)"
-    return Evaluation(y, outputs, True, label, metric.score_from_proba(y, outputs), dropped)
+    return Evaluation(y, outputs, True, label, score_decisions(metric, y, outputs, result.decision_threshold), dropped)
 
 
 def _as_training_labels(values: Any, classes: list[Any] | None) -> Any:

@@ -39,7 +39,7 @@ def performance_section(ctx: ReportContext) -> Section:
     if not get_task(ctx.task).classification:
         charts = regression_charts(ev, result.schema.target)
     else:
-        charts = classification_charts(ev, list(result.schema.classes))
+        charts = classification_charts(ev, list(result.schema.classes), result.decision_threshold)
     direction = "higher" if metric.greater_is_better else "lower"
     return Section(
         "performance",

@@ -26,6 +26,7 @@ from accelml.report.recommend_data import recommend_heading
 from accelml.report.saliency import saliency_section
 from accelml.report.search import search_section
 from accelml.report.text import text_errors_section, text_section
+from accelml.report.threshold import threshold_section
 from accelml.tasks import get_task
 
 __all__ = ["SECTIONS", "write_report"]
@@ -47,6 +48,7 @@ SECTIONS = (
     importance_section,
     dependence_section,
     performance_section,
+    threshold_section,
     errors_section,
     text_errors_section,
     saliency_section,

@@ -47,6 +47,9 @@ def describe_model(service: Any) -> dict[str, Any]:
                 "classes": schema.classes,
                 "metric": {"name": result.metric.name, "greater_is_better": result.metric.greater_is_better},
                 "val_score": result.val_score,
+                # binary: where the positive class begins, and what it was tuned for (not the curve: see the report)
+                "decision": {key: value for key, value in result.extra["decision"].items()
+                             if key not in ("grid", "curves")} if result.extra.get("decision") else None,
                 "n_rows": result.n_rows,
                 "n_splits": result.n_splits,
                 "n_repeats": result.n_repeats,

@@ -23,6 +23,13 @@ class PredictResponse(BaseModel):
     probabilities: list[dict[str, float]] | None = Field(
         None, description="With proba: one {class label: probability} object per row."
     )
+    probability: list[float] | None = Field(
+        None, description="Binary: each row's probability of the positive class (the second of the model's classes)."
+    )
+    threshold: float | None = Field(
+        None, description="Binary: the probability from which the positive class is predicted (tuned when the model "
+                          "was fitted; 0.5 for a model fitted without one)."
+    )
     warnings: list[list[RowWarning]] = Field(description="Per row, what the prediction could not use (often none).")
     n_rows: int
     names: list[str] | None = Field(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from accelml.ensemble.threshold import class_indices
 from accelml.monitor import PredictionLog, RollingWindow, check_drift, model_profile
 from accelml.schema.schema import ColumnRole
 from accelml.schema.validate import validate_frame
@@ -43,6 +44,7 @@ class ModelService:
         self.started = time.time()
         self.classes = np.array(self.schema.classes, dtype=object) if self.schema.classes else None
         self.class_keys = [str(c) for c in self.schema.classes] if self.schema.classes else []
+        self.threshold = self.result.decision_threshold  # binary: the positive class from this probability on
         ensemble = self.result.ensemble
         # A recommender (see accelml.serve.recommend) has no table features: its rows are (user, item) pairs
         self.recommender = ensemble if getattr(ensemble, "kind", None) == "recommender" else None
@@ -84,11 +86,15 @@ class ModelService:
         outputs = []
         for frame in decoded_frames(rows, self.settings.max_image_pixels):
             part, out = self._predict(frame, proba)
-            for key in ("predictions", "probabilities", "warnings"):
+            for key in ("predictions", "probability", "probabilities", "warnings"):
                 response.setdefault(key, []).extend(part.get(key, []))
+            if "threshold" in part:
+                response["threshold"] = part["threshold"]
             outputs.append(out)
         if not proba:
             del response["probabilities"]
+        if self.task != "binary":
+            del response["probability"]
         response["n_rows"] = len(rows)
         response["names"] = rows.names
         self._remember(request_id, rows.logged_records(), np.concatenate(outputs), response, 0)
@@ -103,11 +109,14 @@ class ModelService:
         validated = validate_frame(frame, self.schema, source="request")
         outputs = self.result.ensemble.predict(validated)
         if self.is_classifier:
-            predictions = self.classes[np.argmax(outputs, axis=1)].tolist()
+            predictions = self.classes[class_indices(outputs, self.threshold)].tolist()
         else:
             outputs = np.asarray(outputs, dtype=np.float64)
             predictions = outputs.tolist()
         response: dict[str, Any] = {"predictions": predictions}
+        if self.task == "binary":  # the label and the probability behind it, and where the one turns into the other
+            response["probability"] = np.asarray(outputs, dtype=np.float64)[:, 1].tolist()
+            response["threshold"] = 0.5 if self.threshold is None else self.threshold
         if proba:
             response["probabilities"] = [dict(zip(self.class_keys, row)) for row in outputs.tolist()]
         response["warnings"] = row_warnings(validated, self.schema, self.known)

@@ -35,8 +35,9 @@ def test_every_section_is_present_for_each_task(reports: dict[str, Path], task: 
     report = parse_report(reports[task].read_text(encoding="utf-8"))
 
     assert report.sections == SECTION_IDS
-    # the image and text sections (tests/report/test_report_images.py, test_report_text.py) do not apply
-    assert len(SECTIONS) == len(SECTION_IDS) + 6
+    # the image and text sections (tests/report/test_report_images.py, test_report_text.py) do not apply, nor the
+    # decision threshold (a binary model with a tuned or given one: tests/automl/test_decision_threshold.py)
+    assert len(SECTIONS) == len(SECTION_IDS) + 7
     assert report.headings == ["Data", "Why these choices", "Leaderboard", "Search over time", "Feature importance",
                                "Partial dependence", "Performance (out-of-fold)"]
     alts = report.alts
