@@ -48,6 +48,22 @@ RESULT_MARKER = "ACCELML_BENCH_RESULT "
 TARGET_TRANSFORMS = {"house_prices_kaggle": "log"}
 LIBRARIES = ("accelml", "numpy", "pandas", "scikit-learn", "scipy", "lightgbm", "xgboost", "catboost", "torch")
 BATCH_ROWS = 1000
+ONE_ROWS = 50  # single rows timed one at a time, in process (the median and the 99th percentile are reported)
+
+
+def one_row_ms(predict: Any, X: Any) -> dict[str, float]:
+    """Milliseconds to predict one row, each of up to ``ONE_ROWS`` test rows in turn (sliced beforehand, so only the
+    prediction is timed; the first call is a warm-up): ``one_row_ms`` (median) and ``one_row_p99_ms``."""
+    import numpy as np
+
+    rows = [X.iloc[[i % len(X)]] for i in range(ONE_ROWS + 1)]
+    predict(rows[0])
+    times = []
+    for row in rows[1:]:
+        started = time.perf_counter()
+        predict(row)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"one_row_ms": float(np.median(times)), "one_row_p99_ms": float(np.percentile(times, 99))}
 
 
 # ---------------------------------------------------------------------------------------------------------- child
@@ -86,6 +102,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     _outputs(automl, batch, task)
     batch_s = time.perf_counter() - started
+    one_row = one_row_ms(lambda row: _outputs(automl, row, task), X_test)
 
     if task == "regression":
         y_true = test[target].to_numpy(dtype=float)
@@ -115,6 +132,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "fit_s": fit_s,
         "predict_s_per_1k": predict_s / len(X_test) * 1000,
         "predict_1k_batch_s": batch_s,
+        **one_row,
         "peak_rss_mb": peak_rss,
         "peak_rss_children_mb": peak_rss_children,
         "artifact_mb": artifact_mb,

@@ -10,10 +10,10 @@ from compare_stats import TIE_REL
 __all__ = ["markdown_report", "markdown_tables"]
 
 ROW_COLUMNS = ("dataset", "metric", "framework", "test", "rank", "fit s", "fit/limit", "predict s/1k", "1k batch s",
-               "peak MB", "artifact MB", "status")
+               "one row ms", "peak MB", "artifact MB", "status")
 SUMMARY_COLUMNS = ("framework", "version", "mean rank", "mean normalized", "ok", "accelml W/T/L vs it",
-                   "mean fit/limit", "max fit/limit", "median predict s/1k", "median 1k batch s", "median peak MB",
-                   "median artifact MB")
+                   "mean fit/limit", "max fit/limit", "median predict s/1k", "median 1k batch s",
+                   "median one row ms", "median peak MB", "median artifact MB")
 
 
 def markdown_tables(rows: list[dict[str, Any]], frameworks: list[str], summary: dict[str, Any]) -> str:
@@ -50,6 +50,7 @@ def _row_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             f"{row['wall_over_limit']:.2f}" if ok else "",
             _fmt(row.get("predict_s_per_1k")) if ok else "",
             _fmt(row.get("predict_1k_batch_s")) if ok else "",
+            _fmt(row.get("one_row_ms")) if ok and row.get("one_row_ms") is not None else "",
             f"{row['peak_mb']:.0f}" if ok else "",
             _fmt(row.get("artifact_mb")) if ok else "",
             status,
@@ -93,6 +94,7 @@ def _summary_table(rows: list[dict[str, Any]], frameworks: list[str], summary: d
             f"{vs['wins']}/{vs['ties']}/{vs['losses']}" if vs else "",
             _fmt(s["mean_wall_over_limit"], 3), _fmt(s["max_wall_over_limit"], 3),
             _fmt(s["median_predict_s_per_1k"]), _fmt(s["median_predict_1k_batch_s"]),
+            _fmt(s["median_one_row_ms"]) if s.get("median_one_row_ms") is not None else "",
             _fmt(s["median_peak_mb"], 4), _fmt(s["median_artifact_mb"]),
         ])
     return _table(SUMMARY_COLUMNS, lines)

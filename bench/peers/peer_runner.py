@@ -28,6 +28,21 @@ __all__ = ["BATCH_ROWS", "RESULT_MARKER", "Peer", "folder_mb", "main"]
 
 RESULT_MARKER = "PEER_BENCH_RESULT "
 BATCH_ROWS = 1000
+ONE_ROWS = 50  # as bench/run_bench.py: single rows timed one at a time, in process
+
+
+def _one_row_ms(predict: Callable[[Any], Any], X: Any) -> dict[str, float]:
+    """Median and 99th-percentile milliseconds to predict one row (as ``one_row_ms`` in bench/run_bench.py)."""
+    import numpy as np
+
+    rows = [X.iloc[[i % len(X)]] for i in range(ONE_ROWS + 1)]
+    predict(rows[0])
+    times = []
+    for row in rows[1:]:
+        started = time.perf_counter()
+        predict(row)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"one_row_ms": float(np.median(times)), "one_row_p99_ms": float(np.percentile(times, 99))}
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "xgboost-cpu", "catboost", "torch", "ray")
 
 
@@ -85,6 +100,7 @@ def run(peer: Peer, job: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     peer.outputs(model, batch, task)
     batch_s = time.perf_counter() - started
+    one_row = _one_row_ms(lambda row: peer.outputs(model, row, task), X_test)
 
     dropped = 0
     if task == "regression":
@@ -112,6 +128,7 @@ def run(peer: Peer, job: dict[str, Any]) -> dict[str, Any]:
         "fit_s": fit_s,
         "predict_s_per_1k": predict_s / len(X_test) * 1000,
         "predict_1k_batch_s": batch_s,
+        **one_row,
         "peak_rss_mb": peak_self,
         "peak_rss_children_mb": peak_children,
         "rss_before_fit_mb": rss_before_fit,
