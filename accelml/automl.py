@@ -202,7 +202,8 @@ class AutoML(BaseEstimator):
 
         result = self._result()
         source = str(data) if isinstance(data, (str, Path)) else "data"
-        frame = validate_frame(prediction_frame(data, result.schema), result.schema, source=source)
+        frame = validate_frame(prediction_frame(data, result.schema), result.schema, source=source,
+                               columns=result.ensemble.required_columns())
         return result.ensemble.predict(frame)
 
     def predict(self, data: Any) -> np.ndarray:

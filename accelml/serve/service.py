@@ -106,7 +106,8 @@ class ModelService:
 
             outputs, warnings = rate_pairs(self.recommender, frame)
             return {"predictions": outputs.tolist(), "warnings": warnings, "n_rows": len(frame)}, outputs
-        validated = validate_frame(frame, self.schema, source="request")
+        validated = validate_frame(frame, self.schema, source="request",
+                                   columns=self.result.ensemble.required_columns())
         outputs = self.result.ensemble.predict(validated)
         if self.is_classifier:
             predictions = self.classes[class_indices(outputs, self.threshold)].tolist()

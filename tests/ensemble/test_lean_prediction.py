@@ -1,0 +1,145 @@
+"""The lean prediction path: only the columns the models read are checked and encoded, numeric columns in one array
+operation, with the same numbers as the column-by-column path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import accelml
+from accelml.features.base import EncoderContext
+from accelml.features.numeric import NumericEncoder
+from accelml.features.preprocessor import Preprocessor
+from accelml.schema.schema import ColumnRole, ColumnSpec, Schema
+from accelml.schema.validate import validate_frame
+
+
+def _frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    skewed = rng.lognormal(0, 2, n)
+    skewed[::7] = np.nan
+    ints = rng.integers(0, 50, n)
+    return pd.DataFrame({
+        "a": rng.normal(size=n),
+        "skewed": skewed,
+        "ints": ints,
+        "nullable": pd.array([None if i % 5 == 0 else int(v) for i, v in enumerate(ints)], dtype="Int64"),
+        "flag": rng.random(n) > 0.5,
+        "inf": np.where(rng.random(n) > 0.8, np.inf, rng.normal(size=n)),
+        "city": rng.choice(["Oslo", "Rome", "Lima"], n),
+    })
+
+
+def _schema(frame: pd.DataFrame) -> Schema:
+    specs = [ColumnSpec(c, ColumnRole.CATEGORICAL if c == "city" else ColumnRole.NUMERIC, str(frame[c].dtype))
+             for c in frame.columns]
+    return Schema(specs, target="y", task="regression")
+
+
+def _column_by_column(pre: Preprocessor, X: pd.DataFrame) -> np.ndarray:
+    return pre._assemble([e.transform(X[e.column]) for e in pre.encoders_], len(X))
+
+
+@pytest.mark.parametrize("kind", ["tree", "dense"])
+def test_numeric_columns_in_one_operation_give_the_same_numbers(kind: str) -> None:
+    frame = _frame()
+    pre = Preprocessor(kind, _schema(frame)).fit(frame.iloc[:40], np.arange(40, dtype=float))
+    new = _frame(seed=1)
+    assert np.array_equal(pre.transform(new), _column_by_column(pre, new), equal_nan=True)
+
+
+def test_transform_many_matches_each_encoder() -> None:
+    context = EncoderContext("dense", "regression", 0)
+    frame = _frame()
+    encoders = [NumericEncoder(c, context).fit(frame[c]) for c in ("a", "skewed", "ints", "inf")]
+    x = np.column_stack([frame[c].to_numpy(dtype=float) for c in ("a", "skewed", "ints", "inf")])
+    x[~np.isfinite(x)] = np.nan
+    values, indicators, with_indicator = NumericEncoder.transform_many(encoders, x)
+    for j, e in enumerate(encoders):
+        block = e.transform(frame[e.column])
+        assert np.array_equal(values[:, j], block[:, 0])
+        if j in with_indicator:
+            assert np.array_equal(indicators[:, list(with_indicator).index(j)], block[:, 1])
+        else:
+            assert block.shape[1] == 1
+    assert any(encoders[j].state_.get("log") for j in range(4))  # the log-scaled path was exercised
+
+
+def test_only_the_read_outputs_are_encoded_and_the_rest_may_be_absent() -> None:
+    frame = _frame()
+    for kind, empty in (("tree", np.nan), ("dense", 0.0)):
+        pre = Preprocessor(kind, _schema(frame)).fit(frame, np.arange(len(frame), dtype=float))
+        names = pre.feature_names_
+        outputs = np.array([names.index("skewed"), names.index("ints")])
+        assert pre.columns_behind(outputs) == ["skewed", "ints"]
+        full = pre.transform(frame)
+        lean = pre.transform(frame[["ints", "skewed"]], outputs)  # the other columns are not there at all
+        behind = [j for j, n in enumerate(names) if n.startswith(("skewed", "ints"))]
+        assert np.array_equal(lean[:, behind], full[:, behind], equal_nan=True)
+        rest = np.setdiff1d(np.arange(len(names)), behind)
+        assert np.array_equal(lean[:, rest], np.full((len(frame), len(rest)), empty, dtype=np.float32),
+                              equal_nan=True)
+    with pytest.raises(accelml.exceptions.SchemaError, match="skewed"):
+        pre.transform(frame[["ints"]], outputs)
+
+
+def test_validate_frame_checks_only_the_columns_asked_for() -> None:
+    frame = _frame()
+    schema = _schema(frame)
+    out = validate_frame(frame.drop(columns=["city", "a"]), schema, columns=["ints", "skewed"])
+    assert list(out.columns) == ["ints", "skewed"]  # in the order asked for
+    with pytest.raises(accelml.exceptions.SchemaError, match="'ints'"):
+        validate_frame(frame.drop(columns=["ints"]), schema, columns=["ints", "skewed"])
+    with pytest.raises(accelml.exceptions.SchemaError, match="'a'"):
+        validate_frame(frame.drop(columns=["a"]), schema)
+    # a frame of float64 numbers only takes the one-copy path, with the same values
+    floats = frame[["a", "skewed"]].assign(y=1.0)
+    fast = validate_frame(floats, schema, columns=["a", "skewed"])
+    assert list(fast.columns) == ["a", "skewed"] and fast.index.equals(floats.index)
+    pd.testing.assert_frame_equal(fast, floats[["a", "skewed"]])
+
+
+def test_a_column_no_tree_reads_may_be_absent_at_prediction_time() -> None:
+    rng = np.random.default_rng(0)
+    n, p = 120, 60
+    X = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"x{i}" for i in range(p)])
+    data = X.assign(y=(X["x0"] + X["x1"] > 0).astype(int))
+    model = accelml.AutoML(time_limit=None, max_trials=1, n_jobs=1, n_splits=3, models=["lgbm"], seed=0,
+                           stacking=False).fit(data, "y")
+    ensemble = model._result().ensemble
+    required = ensemble.required_columns()
+    assert required is not None and {"x0", "x1"} <= set(required) and len(required) < p
+    unused = [c for c in X.columns if c not in required]
+    full = model.predict_proba(X)
+    lean = model.predict_proba(X.drop(columns=unused))
+    pd.testing.assert_frame_equal(full, lean)
+    # and the same numbers as encoding every column
+    features = validate_frame(X, model.schema_)
+    every = {}
+    for m in ensemble.members:
+        for pre in m.preprocessors:
+            every[id(pre)] = pre.transform(features)
+    by_hand = sum(m.weight * m.predict(features, every) for m in ensemble.members if m.weight > 0)
+    assert np.allclose(by_hand, full.to_numpy(), rtol=0, atol=1e-12)
+    with pytest.raises(accelml.exceptions.SchemaError, match="x0"):
+        model.predict(X.drop(columns=["x0"]))
+
+
+@pytest.mark.parametrize("key", ["lgbm", "xgb", "rf", "extra_trees"])
+def test_columns_a_tree_model_does_not_read_do_not_change_its_predictions(key: str) -> None:
+    from accelml.models import MODELS
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(150, 40)).astype(np.float32)
+    y = (X[:, 0] - X[:, 3] > 0).astype(int)
+    params = {"n_estimators": 20, "max_depth": 2} if key in ("rf", "extra_trees") else {"n_estimators": 20}
+    model = MODELS[key](task="binary", params=params, n_jobs=1, seed=0).fit(X, y)
+    used = model.used_inputs()
+    assert used is not None and 0 < len(used) < X.shape[1] and 0 in used
+    scrambled = X.copy()
+    unused = np.setdiff1d(np.arange(X.shape[1]), used)
+    scrambled[:, unused] = np.nan
+    assert np.array_equal(model.predict_proba(X), model.predict_proba(scrambled))
+    scrambled[:, used[:1]] = 100.0  # a column it reads does change them
+    assert not np.array_equal(model.predict_proba(X), model.predict_proba(scrambled))
