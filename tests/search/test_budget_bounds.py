@@ -77,3 +77,24 @@ def test_a_trial_stops_after_the_repeats_the_time_left_pays_for() -> None:
             assert np.isfinite(cut.oof[folds.oof_rows]).all() and cut.result.score > 0.6
         else:
             assert cut.result.status == "timeout"  # a trial that never started a fold keeps nothing
+
+
+class _NoBuild:
+    """An executor stand-in whose folds are all built."""
+
+    def estimated_build_seconds(self, kind: str) -> float:
+        return 0.0
+
+
+def test_a_family_that_cannot_be_stopped_needs_the_quickest_trials_time_before_its_first_trial() -> None:
+    from accelml.search.loop import _Book
+
+    folds, metric = _repeated_folds(n_repeats=1), get_metric("roc_auc", "binary")
+    book = _Book(folds, TrialContext("binary", metric, seed=0, n_jobs=1), Deadline.after(1.0), None, None, (), None,
+                 ())
+    book.best = [object()]  # a trial has finished: the first trial of a run always starts
+    book.seconds = {"lgbm": 3.0}
+    assert not book.affordable("linear", _NoBuild())  # cannot be interrupted, its time unknown: 3 s > 1 s left
+    assert book.affordable("lgbm", _NoBuild())  # the boosting callback stops it at the deadline
+    book.seconds = {"lgbm": 0.2}
+    assert book.affordable("linear", _NoBuild())
