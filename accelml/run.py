@@ -44,6 +44,7 @@ __all__ = [
 
 SAMPLE_ROWS = 2000  # training rows kept for explanations, reports and monitoring
 PROFILE_ROWS = 100_000  # rows the training profile is computed on (a seeded sample beyond that)
+PROFILE_SHARE = 0.03  # of the time limit, the most the profile's column summaries may take (on a wide table)
 
 logger = logging.getLogger(__name__)
 
@@ -289,7 +290,9 @@ def _result(d: _Prepared, chosen: Metric, config: FitConfig, user_metric: bool, 
                            "description": validation.describe()},
             # the training data's profile, which monitoring compares new data with
             "profile": build_profile(_at_most(d.frame, PROFILE_ROWS, config.seed), d.schema,
-                                     _at_most(oof[folds.oof_rows], PROFILE_ROWS, config.seed)),
+                                     _at_most(oof[folds.oof_rows], PROFILE_ROWS, config.seed),
+                                     seconds=None if config.time_limit is None else PROFILE_SHARE * config.time_limit,
+                                     first=ensemble.required_columns()),
             **({"constraints": {"max_latency_ms": config.max_latency_ms, "max_size_mb": config.max_size_mb},
                 "costs": costs} if plan.constraints.active else {}),
         },

@@ -70,6 +70,9 @@ def check_drift(
     if n < limits.min_rows:
         notes.append(f"only {n} new rows (fewer than {limits.min_rows}): nothing is called drift, at most a warning")
 
+    if profile.get("unprofiled"):
+        notes.append(f"{profile['unprofiled']:,} columns were not profiled in training (its time limit did not pay for "
+                     "every column of a wide table): their drift is not measured")
     rows, missing_columns, errors, images, texts = [], [], {}, {}, {}
     for spec in schema.features:
         summary = profile.get("columns", {}).get(spec.name)

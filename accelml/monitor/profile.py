@@ -6,6 +6,9 @@ It is what new data is compared with (see :func:`accelml.monitor.check_drift`), 
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,9 +25,12 @@ __all__ = ["PROFILE_FORMAT", "build_profile", "model_profile", "prediction_summa
 
 PROFILE_FORMAT = "accelml.profile/1"
 
+logger = logging.getLogger(__name__)
+
 
 def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray | None = None, *,
-                  embed_seconds: float | None = FIT_EMBED_SECONDS) -> dict[str, Any]:
+                  embed_seconds: float | None = FIT_EMBED_SECONDS, seconds: float | None = None,
+                  first: Sequence[str] | None = None) -> dict[str, Any]:
     """Summarise every feature column of ``frame`` and, when given, the model's ``predictions`` on it.
 
     Numeric and datetime columns (as seconds since 1970) get 10 quantile bins with their fractions, missing rate, mean
@@ -41,6 +47,10 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
             probabilities ``(m, K)`` or values ``(m,)``; only its distribution is kept.
         embed_seconds: Seconds a text column's mean sentence vector may cost (its encoder's estimate; ``None``: any);
             a dearer one is left out, with the reason (see :func:`~accelml.monitor.texts.text_summary`).
+        seconds: Seconds the column summaries may take (``None``: any): on a wide table the columns left when they
+            are spent are not profiled (counted under ``unprofiled``, with a log line), so their drift is not
+            measured.
+        first: Columns to profile before the others (those the model reads).
 
     Returns:
         A JSON-able dict with ``format``, ``n_rows``, ``task``, ``columns`` (name → summary) and ``prediction``.
@@ -56,9 +66,17 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
         [1.0, 0.0]
     """
     columns: dict[str, Any] = {}
-    for spec in schema.features:
-        if spec.name not in frame.columns:
-            continue
+    specs = [spec for spec in schema.features if spec.name in frame.columns]
+    if first is not None:
+        ahead = set(first)
+        specs = [spec for spec in specs if spec.name in ahead] + [spec for spec in specs if spec.name not in ahead]
+    started, unprofiled = time.monotonic(), 0
+    for n_done, spec in enumerate(specs):
+        if seconds is not None and time.monotonic() - started > seconds:  # per-column work is bounded on wide tables
+            unprofiled = len(specs) - n_done
+            logger.info("profile stopped after %.1f s: %d of %d columns profiled; the drift of the others is not "
+                        "measured", seconds, n_done, len(specs))
+            break
         kind = column_kind(spec.role)
         if kind == "image":
             columns[spec.name] = {"role": spec.role.value, **image_summary(frame[spec.name])}
@@ -73,6 +91,7 @@ def build_profile(frame: pd.DataFrame, schema: Schema, predictions: np.ndarray |
         "n_rows": len(frame),
         "task": schema.task,
         "columns": columns,
+        **({"unprofiled": unprofiled} if unprofiled else {}),
         "prediction": None if predictions is None else prediction_summary(predictions, schema),
     }
 

@@ -98,3 +98,15 @@ def test_a_family_that_cannot_be_stopped_needs_the_quickest_trials_time_before_i
     assert book.affordable("lgbm", _NoBuild())  # the boosting callback stops it at the deadline
     book.seconds = {"lgbm": 0.2}
     assert book.affordable("linear", _NoBuild())
+
+
+def test_the_profile_of_a_wide_table_stops_at_its_time_and_says_so() -> None:
+    from accelml.monitor import build_profile, check_drift
+
+    frame = make_table("regression", n=100)
+    schema = infer_schema(frame, "y")
+    full = build_profile(frame, schema, first=["noise", "colour"])
+    assert set(list(full["columns"])[:2]) == {"noise", "colour"} and "unprofiled" not in full
+    cut = build_profile(frame, schema, seconds=-1.0)
+    assert cut["columns"] == {} and cut["unprofiled"] == len(schema.features)
+    assert any("not profiled" in note for note in check_drift(cut, frame, schema).notes)
