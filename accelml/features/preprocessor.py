@@ -11,7 +11,7 @@ from accelml.exceptions import ArtifactError, ConfigError, DataError, NotFittedE
 from accelml.features.base import KINDS, ColumnEncoder, EncoderContext
 from accelml.features.boolean import BooleanEncoder
 from accelml.features.categorical import CategoricalEncoder
-from accelml.features.coerce import category_keys
+from accelml.features.coerce import category_keys, keys_of_objects
 from accelml.features.datetime import DatetimeEncoder
 from accelml.features.images import ImagePixelEncoder
 from accelml.features.numeric import NumericEncoder
@@ -49,6 +49,7 @@ def _float_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return x
 
 
+_FEW_ROWS = 64  # rows up to which category keys are read value by value (see keys_of_objects)
 _NAME_SAFE = frozenset("_-.=+/")  # LightGBM and XGBoost reject ",:[]{}<" and quotes in feature names
 
 
@@ -179,7 +180,11 @@ class Preprocessor:
                 self._place(matrix, i, encoder.transform(X[encoder.column]))
                 continue
             key = ("keys", encoder.column, encoder.keys_lower)
-            if key not in cache:
+            if key not in cache and len(X) <= _FEW_ROWS:
+                if "objects" not in cache:  # every column as Python objects, in one call
+                    cache["objects"] = dict(zip(X.columns, X.to_numpy(dtype=object).T))
+                cache[key] = keys_of_objects(cache["objects"][encoder.column], lower=encoder.keys_lower)
+            elif key not in cache:
                 cache[key] = category_keys(X[encoder.column], lower=encoder.keys_lower)
             self._place(matrix, i, encoder.transform_keys(cache[key]))
         return matrix

@@ -121,7 +121,7 @@ def _coerce(df: pd.DataFrame, schema: Schema, *, strict: bool, source: str, keep
             converted = _to_strings(s)
         else:  # BOOLEAN: the preprocessor maps the two levels itself
             continue
-        if strict:
+        if strict and role is not ColumnRole.CATEGORICAL and role is not ColumnRole.TEXT:  # text never fails
             _raise_on_new_nulls(s, converted, name, role, source)
         out[name] = converted
     return out

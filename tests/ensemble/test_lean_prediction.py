@@ -42,11 +42,32 @@ def _column_by_column(pre: Preprocessor, X: pd.DataFrame) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", ["tree", "dense"])
-def test_numeric_columns_in_one_operation_give_the_same_numbers(kind: str) -> None:
+@pytest.mark.parametrize("rows", [3, 200])  # a few rows read category keys value by value
+def test_numeric_columns_in_one_operation_give_the_same_numbers(kind: str, rows: int) -> None:
     frame = _frame()
     pre = Preprocessor(kind, _schema(frame)).fit(frame.iloc[:40], np.arange(40, dtype=float))
-    new = _frame(seed=1)
+    new = _frame(n=rows, seed=1)
     assert np.array_equal(pre.transform(new), _column_by_column(pre, new), equal_nan=True)
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series([1.0, np.nan, 2.5, 3.0, 2.0**60, -0.0]),
+    pd.Series([" Yes", "no", None, "NO"], dtype=object),
+    pd.Series(["a", None, "b"], dtype="str"),
+    pd.Series([True, False, None], dtype="boolean"),
+    pd.Series([1, None, 3], dtype="Int64"),
+    pd.Series(["x", "y", None], dtype="category"),
+    pd.Series([1.5, "1.5", 2, None, True], dtype=object),
+])
+def test_keys_value_by_value_are_the_category_keys(values: pd.Series) -> None:
+    from accelml.features.coerce import category_keys, keys_of_objects
+
+    frame = values.to_frame("c")
+    objects = frame.to_numpy(dtype=object)[:, 0]
+    for lower in (False, True):
+        if lower and not all(isinstance(k, str) or k is None for k in category_keys(values)):
+            continue
+        assert keys_of_objects(objects, lower).tolist() == category_keys(values, lower).tolist()
 
 
 def test_transform_many_matches_each_encoder() -> None:
@@ -143,3 +164,25 @@ def test_columns_a_tree_model_does_not_read_do_not_change_its_predictions(key: s
     assert np.array_equal(model.predict_proba(X), model.predict_proba(scrambled))
     scrambled[:, used[:1]] = 100.0  # a column it reads does change them
     assert not np.array_equal(model.predict_proba(X), model.predict_proba(scrambled))
+
+
+@pytest.mark.parametrize("key", ["rf", "extra_trees"])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_a_forest_walked_by_hand_predicts_what_scikit_learn_does(key: str, task: str) -> None:
+    from accelml.models import MODELS
+    from accelml.models._forest import _fill
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 8)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    signal = np.nan_to_num(X[:, 0])
+    y = {"binary": (signal > 0).astype(int), "multiclass": (signal > 0).astype(int) + (np.nan_to_num(X[:, 1]) > 0.5),
+         "regression": 3 * signal + rng.normal(size=300)}[task]
+    model = MODELS[key](task=task, params={"n_estimators": 25}, n_jobs=1, seed=0).fit(X, y)
+    new = rng.normal(size=(90, 8)).astype(np.float32)
+    new[rng.random(new.shape) < 0.1] = np.nan
+    forest = model.estimator_
+    expected = forest.predict_proba(_fill(new)) if model.is_classifier else forest.predict(_fill(new))
+    one_by_one = np.concatenate([model._tree_mean(_fill(new[i: i + 1])) for i in range(len(new))])
+    assert np.array_equal(one_by_one, expected)  # a few rows: every tree walked at once
+    assert np.array_equal(model._tree_mean(_fill(new)), expected)  # many rows: tree by tree
