@@ -228,7 +228,7 @@ def _recorded_folds(frame: pd.DataFrame, store: TrialStore | None, resume: bool,
 
 def _prepare(frame: pd.DataFrame, target: str, config: FitConfig) -> _Prepared:
     schema = infer_schema(frame, target, task=config.task, roles=_roles(config))
-    frame, issues = check_data(frame, schema)
+    frame, issues = check_data(frame, schema, time_limit=config.time_limit)
     schema.classes = get_task(schema.task).labels(frame[target])  # after rows were dropped
     if config.image_shape is not None:
         schema.extra["image_shape"] = list(config.image_shape)  # new pixel tables are read the same way

@@ -53,6 +53,7 @@ ISSUE_KINDS = (
 
 LEAK_SAMPLE_ROWS = 20_000
 LEAK_SECONDS = 1.5  # the leak check stops after this long (a wide table: a few thousand columns), saying how far it got
+LEAK_SHARE = 0.04  # ... or after this share of the run's time limit, when shorter
 LEAK_ACCURACY = 0.99  # classification: flag when one column alone reaches this out-of-sample accuracy ...
 LEAK_MAX_MAJORITY = 0.95  # ... unless always guessing the majority class is already about as good
 LEAK_R2 = 0.98  # regression: flag when one column alone reaches this out-of-sample R²
@@ -98,12 +99,15 @@ class DataIssue:
         return asdict(self)
 
 
-def check_data(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[DataIssue]]:
+def check_data(df: pd.DataFrame, schema: Schema, *, time_limit: float | None = None
+               ) -> tuple[pd.DataFrame, list[DataIssue]]:
     """Check training data against its schema, drop rows that cannot be learned from, and report findings.
 
     Args:
         df: Training data, target included.
         schema: The schema inferred for ``df``.
+        time_limit: The run's time limit, if any: the leak check, which works column by column, takes at most
+            ``LEAK_SHARE`` of it (and never more than ``LEAK_SECONDS``).
 
     Returns:
         The cleaned frame (rows with a missing target or a class seen only once removed, original index kept; the
@@ -139,7 +143,8 @@ def check_data(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[Dat
     issues += _dropped_column_issues(schema, df)
     issues += _text_issues(df, schema)
     issues += _duplicate_issues(df)
-    issues += _leak_issues(df, schema)
+    issues += _leak_issues(df, schema, LEAK_SECONDS if time_limit is None else min(LEAK_SECONDS,
+                                                                                   LEAK_SHARE * time_limit))
     if classification:
         issues += _imbalance_issues(df[target], target)
     issues += _column_quality_issues(df, schema)
@@ -405,7 +410,7 @@ def _imbalance_issues(y: pd.Series, target: str) -> list[DataIssue]:
 # --- leaks -------------------------------------------------------------------------------------------------------
 
 
-def _leak_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
+def _leak_issues(df: pd.DataFrame, schema: Schema, seconds: float) -> list[DataIssue]:
     """Flag features that alone predict the target out-of-sample almost perfectly (2-fold, on a seeded sample)."""
     rng = np.random.default_rng(_SEED)
     n = len(df)
@@ -429,8 +434,8 @@ def _leak_issues(df: pd.DataFrame, schema: Schema) -> list[DataIssue]:
     features = [spec for spec in schema.features if spec.name in sample.columns]
     started = time.monotonic()
     for n_checked, spec in enumerate(features):
-        if time.monotonic() - started > LEAK_SECONDS:  # per-column work is bounded on wide tables
-            logger.info("leak check stopped after %.1f s: %d of %d columns checked", LEAK_SECONDS, n_checked,
+        if time.monotonic() - started > seconds:  # per-column work is bounded on wide tables
+            logger.info("leak check stopped after %.1f s: %d of %d columns checked", seconds, n_checked,
                         len(features))
             break
         codes, n_codes = _bin_codes(sample[spec.name])

@@ -110,3 +110,15 @@ def test_the_profile_of_a_wide_table_stops_at_its_time_and_says_so() -> None:
     cut = build_profile(frame, schema, seconds=-1.0)
     assert cut["columns"] == {} and cut["unprofiled"] == len(schema.features)
     assert any("not profiled" in note for note in check_drift(cut, frame, schema).notes)
+
+
+def test_the_leak_check_takes_a_share_of_a_short_time_limit() -> None:
+    from accelml.profiling import checks
+
+    frame = make_table("binary", n=300)
+    frame["copy"] = frame["y"].map({"yes": 1, "no": 0})
+    found = [i.kind for i in check_data(frame.copy(), infer_schema(frame, "y"), time_limit=60)[1]]
+    assert "leak" in found and checks.LEAK_SHARE * 60 >= 1.0
+    # a limit so short that its share is spent before the first column: the check stops, saying so in the log
+    found = [i.kind for i in check_data(frame.copy(), infer_schema(frame, "y"), time_limit=-1.0)[1]]
+    assert "leak" not in found
