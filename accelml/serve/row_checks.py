@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accelml.features.coerce import category_keys
+from accelml.features.coerce import category_keys, keys_of_objects
 from accelml.schema.schema import ColumnRole, Schema
 
 __all__ = ["known_values", "row_warnings"]
+
+_FEW_ROWS = 64  # rows up to which a request's values are read as one object array
 
 
 def known_values(preprocessors: Iterable[Any]) -> dict[str, frozenset[str]]:
@@ -59,6 +61,7 @@ def row_warnings(frame: pd.DataFrame, schema: Schema, known: dict[str, frozenset
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
     nulls = frame.isna().to_numpy(dtype=bool)
     position = {name: j for j, name in enumerate(frame.columns)}
+    objects = frame.to_numpy(dtype=object) if len(frame) <= _FEW_ROWS else None  # one call, not one per column
     for spec in schema.features:
         name = spec.name
         j = position.get(name)
@@ -72,10 +75,11 @@ def row_warnings(frame: pd.DataFrame, schema: Schema, known: dict[str, frozenset
         if seen is None or spec.role not in (ColumnRole.CATEGORICAL, ColumnRole.BOOLEAN):
             continue
         if spec.role is ColumnRole.BOOLEAN:
-            keys = category_keys(frame[name], lower=True)
+            keys = category_keys(frame[name], lower=True) if objects is None \
+                else keys_of_objects(objects[:, j], lower=True)
             kind, what = "unknown_value", "value"
         else:  # validated categorical values are already the string keys the encoders use
-            keys = frame[name].to_numpy(dtype=object)
+            keys = frame[name].to_numpy(dtype=object) if objects is None else objects[:, j]
             kind, what = "unseen_category", "category"
         for i in np.flatnonzero(~nulls[:, j]):
             if keys[i] not in seen:
