@@ -138,6 +138,7 @@ class _Book:
         self.in_flight: dict[int, bool] = {}  # trial id -> must finish, in the order submitted
         self.names: dict[int, str] = {}
         self.seconds: dict[str, float] = {}  # wall time of each family's last finished trial
+        self.write_seconds: dict[str, float] = {}  # time to record each family's last trial with its models
 
     def searchers(self, models: list[str]) -> Iterator[Searcher]:
         yield OpeningSearcher(models, done={t.result.spec.trial_id for t in self.trials},
@@ -191,7 +192,7 @@ class _Book:
         self.trials.append(fitted)
         self.seconds[spec.model] = trial_cost(fitted.result, len(self.folds.y))
         if self.store is not None:
-            self.store.record(fitted)
+            self.record(fitted)
         if fitted.result.ok:
             self.best.append(fitted)
             self.best.sort(key=_rank)
@@ -202,6 +203,21 @@ class _Book:
                     self.store.forget(t.result.spec.name)
             self.best[:] = kept
         self.report(self.names[next(reversed(self.in_flight))] if self.in_flight else None)
+
+    def record(self, fitted: FittedTrial) -> None:
+        """Record a finished trial in the store, with its models only when writing them would end before the deadline
+        (going by what the family's last write took): they are only needed to resume, and a forest's fold models took
+        skops 0.6 s each to write (24 folds of extra trees: 15 s), in this process, after the deadline."""
+        assert self.store is not None
+        family = fitted.result.spec.model
+        models = bool(fitted.models) and self.write_seconds.get(family, 0.0) < self.deadline.remaining()
+        started = time.monotonic()
+        self.store.record(fitted, models=models)
+        if models:
+            self.write_seconds[family] = time.monotonic() - started
+        elif fitted.models:
+            logger.info("%s: its models are not kept for resuming (writing them would end past the deadline)",
+                        fitted.result.spec.name)
 
     def report(self, current: str | None) -> None:
         if self.progress is None:

@@ -55,9 +55,10 @@ class TrialStore:
         return json.loads((self.folder / "state.json").read_text())
 
     # ------------------------------------------------------------------ trials
-    def record(self, fitted: FittedTrial) -> None:
-        """Append a finished trial; keep its predictions and models when it has them."""
-        if fitted.models and fitted.oof is not None:
+    def record(self, fitted: FittedTrial, *, models: bool = True) -> None:
+        """Append a finished trial; keep its predictions and models when it has them (and ``models``: without, a
+        resumed run has its record but not its models, as for a trial that fell out of the kept set)."""
+        if models and fitted.models and fitted.oof is not None:
             folder = self.folder / "kept" / fitted.result.spec.name
             tmp = folder.with_name(folder.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)

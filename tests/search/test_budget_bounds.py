@@ -4,6 +4,7 @@ columns agree with the per-column rules, and a trial stops at the end of a repea
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,31 @@ def test_the_leak_check_takes_a_share_of_a_short_time_limit() -> None:
     # a limit so short that its share is spent before the first column: the check stops, saying so in the log
     found = [i.kind for i in check_data(frame.copy(), infer_schema(frame, "y"), time_limit=-1.0)[1]]
     assert "leak" not in found
+
+
+class _Store:
+    """A trial store stand-in that remembers whether it was asked to keep the models."""
+
+    def __init__(self) -> None:
+        self.kept: list[bool] = []
+
+    def record(self, fitted: Any, *, models: bool = True) -> None:
+        self.kept.append(models)
+
+
+def test_a_trials_models_are_recorded_for_resuming_only_when_the_write_ends_before_the_deadline() -> None:
+    from accelml.search.evaluate import FittedTrial
+    from accelml.search.loop import _Book
+    from accelml.search.trial import TrialResult
+
+    folds, metric = _repeated_folds(n_repeats=1), get_metric("roc_auc", "binary")
+    store = _Store()
+    book = _Book(folds, TrialContext("binary", metric, seed=0, n_jobs=1), Deadline.after(5.0), None, None, (), store,
+                 ())
+    fitted = FittedTrial(TrialResult(spec=TrialSpec(0, "extra_trees", {}, "default"), status="ok"), models=[object()])
+    book.record(fitted)
+    book.write_seconds["extra_trees"] = 20.0  # its last write took longer than the time left
+    book.record(fitted)
+    book.deadline = Deadline.after(0.0)
+    book.record(FittedTrial(TrialResult(spec=TrialSpec(1, "lgbm", {}, "default"), status="ok"), models=[object()]))
+    assert store.kept == [True, False, False]
