@@ -61,6 +61,11 @@ class AutoML(BaseEstimator):
         costs: What each cell of a binary task's confusion matrix costs, e.g. ``{"false_positive": 1,
             "false_negative": 5}`` (``true_positive`` and ``true_negative`` are 0 unless given): the threshold is tuned
             for the lowest expected cost, and the report shows that cost against the threshold.
+        feature_selection: Before the search, drop the columns whose importance on the validation folds is no better
+            than a shuffled copy's, when a quick LightGBM's out-of-fold score without them is at least as good (on
+            wide data, with thousands of columns, within a small tolerance: the search then runs far faster). It
+            runs when it fits in a share of the time limit; the leaderboard, the artifact and the report list the
+            dropped columns and why, and a dropped column may be absent at prediction time. ``False``: every column.
 
     Example:
         >>> import accelml
@@ -92,6 +97,7 @@ class AutoML(BaseEstimator):
         image_shape: Any = None,
         threshold: str | float = "auto",
         costs: Mapping[str, float] | None = None,
+        feature_selection: bool = True,
     ):
         self.task = task
         self.metric = metric
@@ -112,6 +118,7 @@ class AutoML(BaseEstimator):
         self.image_shape = image_shape
         self.threshold = threshold
         self.costs = costs
+        self.feature_selection = feature_selection
 
     def _config(self) -> FitConfig:
         """The run's configuration: each :class:`FitConfig` field from the parameter of the same name."""

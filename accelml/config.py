@@ -50,6 +50,9 @@ class FitConfig:
     # tunes it for that; a number fixes it.
     threshold: str | float = "auto"
     costs: dict[str, float] | None = None  # the cost of each cell of the confusion matrix ({"false_negative": 5, ...})
+    # Drop columns whose importance on the validation folds is no better than a shuffled copy's, when the out-of-fold
+    # score without them is at least as good (see search/selection.py)
+    feature_selection: bool = True
 
     def __post_init__(self) -> None:
         # Any sequence or mapping is accepted (a JSON list, a user's list); one form is held. An empty list is None.

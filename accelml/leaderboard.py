@@ -62,4 +62,45 @@ def leaderboard(result: Any) -> pd.DataFrame:
             sum(latency.get(n, 0.0) for n in members), sum(size.get(n, 0.0) for n in members), True
         ]
     board = board.sort_values("score", ascending=not result.metric.greater_is_better, kind="stable")
+    selection = _selection_rows(result.extra.get("feature_selection"))
+    if len(selection):
+        board = pd.concat([board, selection], ignore_index=True)
+    board.attrs["feature_selection"] = selection_note(result.extra.get("feature_selection"))
     return board.reset_index(drop=True).rename(columns={"score": f"val_{result.metric.name}"})
+
+
+def _selection_rows(selection: dict[str, Any] | None) -> pd.DataFrame:
+    """Feature selection's evidence, below the trials (its quick model on the first repeat's folds is no candidate
+    of the ensemble): the out-of-fold score with every column and without the candidates to drop."""
+    if not selection or selection.get("score_all") is None:
+        return pd.DataFrame()
+    n, kept = selection["n_columns"], selection["n_columns"] - len(selection.get("candidates") or [])
+    rows = [("selection_all_columns", f"{n} columns", selection["score_all"], selection.get("fit_time_all", 0.0))]
+    if selection.get("score_kept") is not None:
+        rows.append(("selection_kept_columns", f"{kept} of {n} columns", selection["score_kept"],
+                     selection.get("fit_time_kept", 0.0)))
+    return pd.DataFrame([{"model": name, "family": selection.get("model", "lgbm"), "stage": "selection", "score": score,
+                          "fit_s": seconds, "predict_s_per_1k": 0.0, "weight": 0.0, "columns": columns}
+                         for name, columns, score, seconds in rows])
+
+
+def selection_note(selection: dict[str, Any] | None) -> str:
+    """Feature selection's outcome in one sentence (empty when it did not run).
+
+    >>> selection_note({"status": "dropped", "n_columns": 5, "reason": "the score was better",
+    ...                 "dropped": [{"column": "a", "why": "never used by the model"}]})
+    'Feature selection dropped 1 of 5 columns (the score was better): a (never used by the model).'
+    """
+    if not selection:
+        return ""
+    if selection["status"] == "dropped":
+        dropped = selection["dropped"]
+        listed = "; ".join(f"{d['column']} ({d['why']})" for d in dropped[:_LISTED])
+        more = f"; and {len(dropped) - _LISTED} more" if len(dropped) > _LISTED else ""
+        return (f"Feature selection dropped {len(dropped)} of {selection['n_columns']} columns ({selection['reason']}): "
+                f"{listed}{more}.")
+    what = {"kept": "kept every column", "off": "was off", "skipped": "was skipped"}.get(selection["status"], "")
+    return f"Feature selection {what}: {selection['reason']}."
+
+
+_LISTED = 10  # dropped columns named in the note

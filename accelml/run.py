@@ -29,10 +29,12 @@ from accelml.monitor import build_profile
 from accelml.profiling import check_data
 from accelml.result import FitResult
 from accelml.schema import ColumnRole, Schema, infer_schema
+from accelml.schema.schema import DROPPED_FEATURES
 from accelml.schema.validate import coerce_training_frame
 from accelml.search.context import TrialContext
 from accelml.search.folds import FoldCache
 from accelml.search.loop import SearchProgress, available_models, default_workers, run_search
+from accelml.search.selection import Selection, lightgbm_installed, select_features, skipped
 from accelml.search.store import TrialStore
 from accelml.tasks import encode_target, get_task
 from accelml.validation import make_validation
@@ -142,10 +144,12 @@ def fit_pipeline(
     validation = make_validation(d.y, d.schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
                                  n_repeats=n_repeats, holdout_rows=_HOLDOUT_ROWS if _reads_text(d.schema) else 50_000,
                                  **_split_columns(d.X, d.schema))
-    folds = FoldCache(d.X, validation, d.schema, seed=config.seed)
+    selection = _select_features(d, config, validation, chosen, deadline, store.state() if resume and store else None)
+    folds = FoldCache(d.X, validation, d.schema, seed=config.seed)  # without the columns selection dropped
     if store is not None and not resume:
         store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
                      "n_splits": validation.n_folds, "n_repeats": validation.n_repeats,
+                     "feature_selection": selection.to_dict(),
                      "data": str(data) if isinstance(data, (str, Path)) else None})
     logger.info("%d rows, %d features, task %s, metric %s, validation: %s", len(d.y), len(d.schema.features),
                 d.schema.task, chosen.name, validation.describe())
@@ -178,6 +182,7 @@ def fit_pipeline(
     ensemble.share_preprocessors().set_threads(plan.n_jobs)
     result = _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
                      costs, folds, plan, deadline, started)
+    result.extra["feature_selection"] = selection.to_dict()
     if decision is not None:  # a binary task's threshold, from the final ensemble's out-of-fold probabilities
         rows = folds.oof_rows
         result.extra["decision"] = decision_record(decision, oof[rows], d.y[rows], seed=config.seed)
@@ -211,6 +216,27 @@ class _Plan:
     n_jobs: int
     workers: int
     constraints: Constraints
+
+
+def _select_features(d: _Prepared, config: FitConfig, validation: Any, metric: Metric, deadline: Deadline,
+                     recorded: dict[str, Any] | None) -> Selection:
+    """Feature selection (:mod:`accelml.search.selection`) on tables, before the search; the columns it drops leave
+    ``d.schema.features``. A resumed run keeps the columns its recorded trials were fitted on."""
+    if recorded is not None:
+        selection = Selection(**recorded["feature_selection"]) if recorded.get("feature_selection") else skipped(
+            "the resumed run was recorded without feature selection")
+    elif not config.feature_selection:
+        selection = skipped("feature_selection=False", status="off")
+    elif image_columns(d.schema) or _reads_text(d.schema):
+        selection = skipped("the data has images or prose, which networks read")
+    elif not lightgbm_installed():
+        selection = skipped("it needs LightGBM (pip install lightgbm)")
+    else:
+        context = TrialContext(d.schema.task, metric, seed=config.seed, n_jobs=resolve_jobs(config.n_jobs))
+        selection = select_features(d.X, validation, d.schema, context, deadline, time_limit=config.time_limit)
+    if selection.dropped:
+        d.schema.extra[DROPPED_FEATURES] = selection.dropped_columns
+    return selection
 
 
 def _recorded_folds(frame: pd.DataFrame, store: TrialStore | None, resume: bool,

@@ -41,6 +41,7 @@ class _AutoEstimator(BaseEstimator):
         image_shape: Any = None,
         threshold: str | float = "auto",
         costs: Mapping[str, float] | None = None,
+        feature_selection: bool = True,
     ):
         self.metric = metric
         self.time_limit = time_limit
@@ -59,6 +60,7 @@ class _AutoEstimator(BaseEstimator):
         self.image_shape = image_shape
         self.threshold = threshold
         self.costs = costs
+        self.feature_selection = feature_selection
 
     def _frame(self, X: Any) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):

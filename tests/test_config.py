@@ -78,6 +78,7 @@ EXAMPLE: dict[str, Any] = {
     "image_shape": (28, 28),
     "threshold": 0.3,  # a fixed threshold may come with costs (the report shows their expected cost); a tuned one not
     "costs": {"false_positive": 1.0, "false_negative": 5.0},
+    "feature_selection": False,
 }
 
 

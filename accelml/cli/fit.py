@@ -184,6 +184,10 @@ def fit(
     stacking: Annotated[
         bool, typer.Option("--stacking/--no-stacking", help="Try a second layer on the best models' outputs.")
     ] = True,
+    feature_selection: Annotated[
+        bool, typer.Option("--feature-selection/--no-feature-selection",
+                           help="Drop columns no better than a shuffled copy, when the out-of-fold score agrees.")
+    ] = True,
     threshold: Annotated[
         str,
         typer.Option("--threshold", help="Binary tasks: the probability from which the positive class is predicted. "
@@ -265,6 +269,7 @@ def fit(
         image_shape=image_shape,
         threshold=parsed_threshold,
         costs=parsed_costs,
+        feature_selection=feature_selection,
     )
     tables = {"item_table": item_table, "user_table": user_table}
     fit_with_display(console, automl, str(data), target, resume=resume is not None,

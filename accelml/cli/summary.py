@@ -12,6 +12,7 @@ from rich.text import Text
 
 from accelml.cli.display import direction, format_score, leaderboard_table, print_issues
 from accelml.cli.progress import SearchDisplay
+from accelml.leaderboard import selection_note
 from accelml.tasks import get_task
 
 __all__ = ["fit_with_display", "print_fit_summary"]
@@ -57,6 +58,9 @@ def print_fit_summary(console: Console, automl: Any) -> None:
         splits += f" x {automl.result_.n_repeats} repeats"
     line.append(f" ({direction(metric.greater_is_better)}; out-of-fold, {splits})", style="dim")
     console.print(line)
+    selection = automl.result_.extra.get("feature_selection")
+    if selection and selection["status"] in ("dropped", "kept"):
+        console.print(selection_note(selection), style="dim")
     decision = automl.result_.extra.get("decision")
     if decision and decision.get("tuned"):
         console.print(f"Decision threshold: {decision['threshold']:g}, tuned for {decision['objective']} on the "

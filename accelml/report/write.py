@@ -25,6 +25,7 @@ from accelml.report.performance import performance_section
 from accelml.report.recommend_data import recommend_heading
 from accelml.report.saliency import saliency_section
 from accelml.report.search import search_section
+from accelml.report.selection import selection_section
 from accelml.report.text import text_errors_section, text_section
 from accelml.report.threshold import threshold_section
 from accelml.tasks import get_task
@@ -43,6 +44,7 @@ SECTIONS = (
     text_section,
     choices_section,
     leaderboard_section,
+    selection_section,
     search_section,
     networks_section,
     importance_section,

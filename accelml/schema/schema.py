@@ -6,7 +6,10 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["ColumnRole", "ColumnSpec", "Schema"]
+__all__ = ["DROPPED_FEATURES", "ColumnRole", "ColumnSpec", "Schema"]
+
+# schema.extra: the feature columns that feature selection dropped (the models never read them)
+DROPPED_FEATURES = "dropped_features"
 
 
 class ColumnRole(str, Enum):
@@ -99,7 +102,18 @@ class Schema:
 
     @property
     def features(self) -> list[ColumnSpec]:
-        """Columns used for training, in input order."""
+        """Columns used for training, in input order: those of a feature role, less any that feature selection
+        dropped (``extra["dropped_features"]``, see :mod:`accelml.search.selection`).
+
+        >>> schema = Schema([ColumnSpec("a", ColumnRole.NUMERIC, "float64"), ColumnSpec("b", ColumnRole.NUMERIC,
+        ...                  "float64")], target="y", task="regression", extra={"dropped_features": ["b"]})
+        >>> [c.name for c in schema.features]
+        ['a']
+        """
+        dropped = self.extra.get(DROPPED_FEATURES)
+        if dropped:
+            gone = set(dropped)
+            return [c for c in self.columns if c.role.is_feature and c.name not in gone]
         return [c for c in self.columns if c.role.is_feature]
 
     def names(self, *roles: ColumnRole) -> list[str]:

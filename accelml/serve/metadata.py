@@ -38,6 +38,7 @@ def describe_model(service: Any) -> dict[str, Any]:
         recommender = describe_recommender(service)  # its own members, limits and columns
     else:
         recommender = {}
+    dropped = set(schema.extra.get("dropped_features") or ())  # by feature selection: no model reads them
     return json_safe(
         {
             "model": {
@@ -61,7 +62,7 @@ def describe_model(service: Any) -> dict[str, Any]:
                 for c in schema.features
             ],
             "ignored_columns": [{"name": c.name, "role": c.role.value} for c in schema.columns
-                                if not c.role.is_feature],
+                                if not c.role.is_feature or c.name in dropped],
             "ensemble": recommender.get("ensemble") or [
                 {"name": m.name, "family": m.model, "weight": m.weight, "folds": len(m.models)}
                 for m in result.ensemble.members],

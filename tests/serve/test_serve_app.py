@@ -275,7 +275,8 @@ def test_monitor_reports_drift_of_recent_requests(model):
     body = client.get("/monitor").json()
     assert body["window_rows"] == 50 and body["rows_seen"] == 60 and body["window_size"] == 50
     assert body["status"] in ("ok", "warning", "drift")
-    assert {c["column"] for c in body["columns"]} == {"x1", "x2", "colour", "member", "noise"}
+    dropped = set(model.result_.schema.extra.get("dropped_features") or ())  # feature selection's: no model reads them
+    assert {c["column"] for c in body["columns"]} == {"x1", "x2", "colour", "member", "noise"} - dropped
     assert body["prediction"]["kind"] == "classification"
     assert any("fewer than" in note for note in body["notes"])  # 50 rows: too few to call anything drift
 
