@@ -65,7 +65,9 @@ class AutoML(BaseEstimator):
             than a shuffled copy's, when a quick LightGBM's out-of-fold score without them is at least as good (on
             wide data, with thousands of columns, within a small tolerance: the search then runs far faster). It
             runs when it fits in a share of the time limit; the leaderboard, the artifact and the report list the
-            dropped columns and why, and a dropped column may be absent at prediction time. ``False``: every column.
+            dropped columns and why, and a dropped column may be absent at prediction time. ``None`` (the default):
+            on wide tables only (1,000 columns or more, or more columns than rows); ``True``: on every table;
+            ``False``: never.
 
     Example:
         >>> import accelml
@@ -97,7 +99,7 @@ class AutoML(BaseEstimator):
         image_shape: Any = None,
         threshold: str | float = "auto",
         costs: Mapping[str, float] | None = None,
-        feature_selection: bool = True,
+        feature_selection: bool | None = None,
     ):
         self.task = task
         self.metric = metric

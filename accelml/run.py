@@ -34,7 +34,7 @@ from accelml.schema.validate import coerce_training_frame
 from accelml.search.context import TrialContext
 from accelml.search.folds import FoldCache
 from accelml.search.loop import SearchProgress, available_models, default_workers, run_search
-from accelml.search.selection import Selection, lightgbm_installed, select_features, skipped
+from accelml.search.selection import Selection, is_wide, lightgbm_installed, select_features, skipped
 from accelml.search.store import TrialStore
 from accelml.tasks import encode_target, get_task
 from accelml.validation import make_validation
@@ -225,8 +225,10 @@ def _select_features(d: _Prepared, config: FitConfig, validation: Any, metric: M
     if recorded is not None:
         selection = Selection(**recorded["feature_selection"]) if recorded.get("feature_selection") else skipped(
             "the resumed run was recorded without feature selection")
-    elif not config.feature_selection:
+    elif config.feature_selection is False:
         selection = skipped("feature_selection=False", status="off")
+    elif config.feature_selection is None and not is_wide(len(d.X), len(d.schema.features)):
+        selection = skipped("the table is not wide; give feature_selection=True to select on it too")
     elif image_columns(d.schema) or _reads_text(d.schema):
         selection = skipped("the data has images or prose, which networks read")
     elif not lightgbm_installed():

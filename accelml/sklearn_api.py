@@ -41,7 +41,7 @@ class _AutoEstimator(BaseEstimator):
         image_shape: Any = None,
         threshold: str | float = "auto",
         costs: Mapping[str, float] | None = None,
-        feature_selection: bool = True,
+        feature_selection: bool | None = None,
     ):
         self.metric = metric
         self.time_limit = time_limit

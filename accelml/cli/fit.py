@@ -185,9 +185,11 @@ def fit(
         bool, typer.Option("--stacking/--no-stacking", help="Try a second layer on the best models' outputs.")
     ] = True,
     feature_selection: Annotated[
-        bool, typer.Option("--feature-selection/--no-feature-selection",
-                           help="Drop columns no better than a shuffled copy, when the out-of-fold score agrees.")
-    ] = True,
+        bool | None,
+        typer.Option("--feature-selection/--no-feature-selection",
+                      help="Drop columns no better than a shuffled copy, when the out-of-fold score agrees. Default: "
+                           "on wide tables only (1,000+ columns, or more columns than rows).", show_default=False),
+    ] = None,
     threshold: Annotated[
         str,
         typer.Option("--threshold", help="Binary tasks: the probability from which the positive class is predicted. "

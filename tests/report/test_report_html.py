@@ -16,7 +16,7 @@ from accelml.report import SECTIONS, write_report
 from accelml.report.figures import pyplot
 from tests.conftest import make_table
 
-SECTION_IDS = ["data", "choices", "leaderboard", "selection", "search", "importance", "dependence", "performance"]
+SECTION_IDS = ["data", "choices", "leaderboard", "search", "importance", "dependence", "performance"]
 CHARTS = {
     "binary": ["confusion matrix", "ROC curve", "precision-recall curve", "calibration plot"],
     "multiclass": ["confusion matrix", "ROC curve", "precision-recall curve", "calibration plot"],
@@ -36,9 +36,10 @@ def test_every_section_is_present_for_each_task(reports: dict[str, Path], task: 
 
     assert report.sections == SECTION_IDS
     # the image and text sections (tests/report/test_report_images.py, test_report_text.py) do not apply, nor the
-    # decision threshold (a binary model with a tuned or given one: tests/automl/test_decision_threshold.py)
-    assert len(SECTIONS) == len(SECTION_IDS) + 7
-    assert report.headings == ["Data", "Why these choices", "Leaderboard", "Feature selection", "Search over time", "Feature importance",
+    # decision threshold (a binary model with a tuned or given one: tests/automl/test_decision_threshold.py), nor
+    # feature selection (by default on wide tables only: tests/search/test_selection.py)
+    assert len(SECTIONS) == len(SECTION_IDS) + 8
+    assert report.headings == ["Data", "Why these choices", "Leaderboard", "Search over time", "Feature importance",
                                "Partial dependence", "Performance (out-of-fold)"]
     alts = report.alts
     for chart in ["validation", "permutation importance of each feature", *CHARTS[task]]:

@@ -75,7 +75,7 @@ def test_wide_table_keeps_the_signal_and_drops_most_columns() -> None:
 def test_a_dropped_column_may_be_absent_at_prediction_time(tmp_path: Path) -> None:
     frame, noise = wine_with_noise()
     automl = accelml.AutoML(time_limit=None, max_trials=3, n_jobs=1, seed=0, models=["lgbm", "linear"],
-                            n_splits=3).fit(frame, target="target")
+                            n_splits=3, feature_selection=True).fit(frame, target="target")
     record = automl.result_.extra["feature_selection"]
     dropped = [d["column"] for d in record["dropped"]]
     assert record["status"] == "dropped" and len(set(dropped) & set(noise)) >= 5
@@ -116,3 +116,12 @@ def test_feature_selection_false_keeps_every_column() -> None:
     assert "selection" not in set(automl.leaderboard()["stage"])
     with pytest.raises(Exception, match="noise0"):
         automl.predict(frame.drop(columns=["target", "noise0"]).head(5))
+
+
+def test_by_default_only_a_wide_table_is_selected() -> None:
+    frame, noise = wine_with_noise()  # 178 rows x 23 columns: not wide
+    automl = accelml.AutoML(time_limit=None, max_trials=1, n_jobs=1, seed=0, models=["lgbm"], n_splits=3
+                            ).fit(frame, target="target")
+    record = automl.result_.extra["feature_selection"]
+    assert record["status"] == "skipped" and "not wide" in record["reason"]
+    assert set(noise) <= {c.name for c in automl.result_.schema.features}
