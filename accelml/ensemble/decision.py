@@ -16,6 +16,7 @@ from accelml.ensemble.threshold import GRID, Objective, ThresholdCurve, tune_thr
 from accelml.exceptions import ConfigError
 from accelml.metrics.counted import COUNTED
 from accelml.metrics.threshold_options import DEGENERATE, PRECISION_AT_RECALL
+from accelml.tasks import get_task
 
 __all__ = ["ThresholdPlan", "decision_record", "threshold_plan"]
 
@@ -45,7 +46,7 @@ def threshold_plan(threshold: str | float, costs: Mapping[str, float] | None, me
     Raises:
         ConfigError: A threshold or costs given for a task that is not binary.
     """
-    if task != "binary":
+    if not get_task(task).two_classes:
         if threshold != "auto" or costs is not None:
             raise ConfigError(f"threshold and costs choose between the two classes of a binary task; this task is "
                               f"{task}, so leave threshold='auto' (--threshold auto) and costs unset")

@@ -11,6 +11,7 @@ import numpy as np
 from accelml.report.context import ReportContext
 from accelml.report.figures import figure, figure_html, title
 from accelml.report.page import Section, esc, key_figures, note
+from accelml.tasks import get_task
 
 __all__ = ["threshold_chart", "threshold_section"]
 
@@ -50,7 +51,7 @@ def threshold_section(ctx: ReportContext) -> Section | None:
     """Where a binary model turns a probability into its positive class, and what that threshold was chosen for;
     ``None`` for other tasks and for models fitted without a stored threshold."""
     decision = ctx.result.extra.get("decision")
-    if ctx.task != "binary" or not decision or not decision.get("curves"):
+    if not get_task(ctx.task).two_classes or not decision or not decision.get("curves"):
         return None
     positive = str(ctx.result.schema.classes[1])
     threshold = decision["threshold"]

@@ -16,6 +16,7 @@ from accelml.schema.validate import validate_frame
 from accelml.serve.images import ImageRows, decoded_frames
 from accelml.serve.row_checks import known_values, row_warnings
 from accelml.serve.settings import ServiceSettings
+from accelml.tasks import get_task
 
 __all__ = ["ModelService"]
 
@@ -93,7 +94,7 @@ class ModelService:
             outputs.append(out)
         if not proba:
             del response["probabilities"]
-        if self.task != "binary":
+        if not get_task(self.task).two_classes:
             del response["probability"]
         response["n_rows"] = len(rows)
         response["names"] = rows.names
@@ -115,7 +116,7 @@ class ModelService:
             outputs = np.asarray(outputs, dtype=np.float64)
             predictions = outputs.tolist()
         response: dict[str, Any] = {"predictions": predictions}
-        if self.task == "binary":  # the label and the probability behind it, and where the one turns into the other
+        if get_task(self.task).two_classes:  # the label and the probability behind it, and where the one turns into the other
             response["probability"] = np.asarray(outputs, dtype=np.float64)[:, 1].tolist()
             response["threshold"] = 0.5 if self.threshold is None else self.threshold
         if proba:

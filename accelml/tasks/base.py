@@ -34,6 +34,7 @@ class Task:
     default_metric: ClassVar[str] = ""
     stratified: ClassVar[bool] = False
     shap_units: ClassVar[str] = "target units"
+    two_classes: ClassVar[bool] = False  # a positive and a negative class: a decision threshold applies
 
     @property
     def recommends(self) -> bool:

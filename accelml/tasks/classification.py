@@ -55,6 +55,7 @@ class Classification(Task):
 class Binary(Classification):
     key: ClassVar[str] = "binary"
     default_metric: ClassVar[str] = "roc_auc"
+    two_classes: ClassVar[bool] = True
 
     def check_target(self, y: pd.Series) -> list[Any] | None:
         n_unique = nunique(require_two_values(y))
