@@ -119,16 +119,10 @@ class Ensemble:
                 width = pre.n_features_out_  # a stacked member's extra columns come after the preprocessor's
                 used.setdefault(id(pre), set()).update(int(c) for c in columns if c < width)
         outputs = {k: None if v is None else np.array(sorted(v), dtype=np.int64) for k, v in used.items()}
-        names: dict[str, None] | None = {}
-        for m in self.members:
-            for pre in m.preprocessors:
-                if outputs.get(id(pre)) is None:
-                    names = None
-                    break
-                names.update(dict.fromkeys(pre.columns_behind(outputs[id(pre)])))
-            if names is None:
-                break
-        self._reads = (key, outputs, None if names is None else list(names))
+        pres = [pre for m in self.members for pre in m.preprocessors]
+        names = None if any(outputs.get(id(pre)) is None for pre in pres) \
+            else list(dict.fromkeys(c for pre in pres for c in pre.columns_behind(outputs[id(pre)])))
+        self._reads = (key, outputs, names)
         return self._reads
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
