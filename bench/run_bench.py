@@ -114,7 +114,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
 
     # Peak memory is read before saving, so it covers fitting and predicting only.
     peak_rss, peak_rss_children = _peak_rss_mb(resource), _peak_rss_mb(resource, resource.RUSAGE_CHILDREN)
-    artifact_mb, save_s = _artifact_size(automl)
+    artifact_mb, save_s, predict_peak = _artifact_size(automl, batch, task)
     result = automl.result_
     trials = result.trials
     return {
@@ -137,6 +137,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_children_mb": peak_rss_children,
         "artifact_mb": artifact_mb,
         "save_s": save_s,
+        "predict_peak_mb": predict_peak,
         "rss_before_fit_mb": rss_before_fit,
         "n_trials": len(trials),
         "n_trials_ok": sum(t.ok for t in trials),
@@ -230,10 +231,11 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _artifact_size(automl: Any) -> tuple[float | None, float | None]:
-    """Size on disk (MB) of the saved artifact folder and the seconds the save took; the folder is then removed.
+def _artifact_size(automl: Any, batch: Any, task: str) -> tuple[float | None, float | None, float | None]:
+    """Size on disk (MB) of the saved artifact folder, the seconds the save took, and the peak memory (MB) of a fresh
+    process that loads it and predicts ``batch`` (what a deployment needs); the folder is then removed.
 
-    A failed save costs the two numbers (``None``, the error on stderr), not the row: the scores are already in.
+    A failed save costs these numbers (``None``, the error on stderr), not the row: the scores are already in.
     """
     import tempfile
     import traceback
@@ -244,10 +246,39 @@ def _artifact_size(automl: Any) -> tuple[float | None, float | None]:
             path = automl.save(Path(tmp) / "model")
             save_s = time.perf_counter() - started
             size = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+            batch.to_parquet(Path(tmp) / "batch.parquet")
+            peak = _predict_peak_mb(Path(path), Path(tmp) / "batch.parquet", task)
     except Exception:  # noqa: BLE001 - reported, and the row keeps its scores
         traceback.print_exc()
-        return None, None
-    return size / 1024**2, save_s
+        return None, None, None
+    return size / 1024**2, save_s, peak
+
+
+# Run in a fresh interpreter: load the artifact, predict the batch, print the peak resident memory in MB.
+_PREDICT_PEAK_CODE = """
+import resource, sys
+import pandas as pd
+import accelml
+model = accelml.load(sys.argv[1])
+batch = pd.read_parquet(sys.argv[2])
+model.predict(batch) if sys.argv[3] == "regression" else model.predict_proba(batch)
+try:  # this program's own high-water mark: ru_maxrss would start from the parent's size at the fork
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024**2 if sys.platform == "darwin" else 1024)
+print("PEAK_MB", peak)
+"""
+
+
+def _predict_peak_mb(artifact: Path, batch: Path, task: str) -> float | None:
+    """Peak memory of a fresh process that loads ``artifact`` and predicts ``batch`` (None when it fails)."""
+    done = subprocess.run([sys.executable, "-c", _PREDICT_PEAK_CODE, str(artifact), str(batch), task],
+                          capture_output=True, text=True, timeout=600, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("PEAK_MB "):
+            return float(line.split()[1])
+    print(f"predict-peak child failed (exit {done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
+    return None
 
 
 def _peak_rss_mb(resource: Any, who: int | None = None) -> float:

@@ -10,10 +10,11 @@ from compare_stats import TIE_REL
 __all__ = ["markdown_report", "markdown_tables"]
 
 ROW_COLUMNS = ("dataset", "metric", "framework", "test", "rank", "fit s", "fit/limit", "predict s/1k", "1k batch s",
-               "one row ms", "peak MB", "artifact MB", "status")
+               "one row ms", "peak MB", "predict peak MB", "artifact MB", "status")
 SUMMARY_COLUMNS = ("framework", "version", "mean rank", "mean normalized", "ok", "accelml W/T/L vs it",
                    "mean fit/limit", "max fit/limit", "median predict s/1k", "median 1k batch s",
-                   "median one row ms", "median peak MB", "median artifact MB")
+                   "median one row ms", "median peak MB", "median predict peak MB",
+                   "median artifact MB")
 
 
 def markdown_tables(rows: list[dict[str, Any]], frameworks: list[str], summary: dict[str, Any]) -> str:
@@ -52,6 +53,7 @@ def _row_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             _fmt(row.get("predict_1k_batch_s")) if ok else "",
             _fmt(row.get("one_row_ms")) if ok and row.get("one_row_ms") is not None else "",
             f"{row['peak_mb']:.0f}" if ok else "",
+            f"{row['predict_peak_mb']:.0f}" if ok and row.get("predict_peak_mb") is not None else "",
             _fmt(row.get("artifact_mb")) if ok else "",
             status,
         ])
@@ -95,7 +97,9 @@ def _summary_table(rows: list[dict[str, Any]], frameworks: list[str], summary: d
             _fmt(s["mean_wall_over_limit"], 3), _fmt(s["max_wall_over_limit"], 3),
             _fmt(s["median_predict_s_per_1k"]), _fmt(s["median_predict_1k_batch_s"]),
             _fmt(s["median_one_row_ms"]) if s.get("median_one_row_ms") is not None else "",
-            _fmt(s["median_peak_mb"], 4), _fmt(s["median_artifact_mb"]),
+            _fmt(s["median_peak_mb"], 4),
+            _fmt(s["median_predict_peak_mb"], 4) if s.get("median_predict_peak_mb") is not None else "",
+            _fmt(s["median_artifact_mb"]),
         ])
     return _table(SUMMARY_COLUMNS, lines)
 
@@ -147,7 +151,9 @@ def markdown_report(rows: list[dict[str, Any]], info: dict[str, Any], args: dict
         ("- `fit s`: wall time of the framework's fit call alone; `fit/limit` = fit s / time limit (above 1 overran). "
         "`predict s/1k`: one prediction call over the whole test set, per 1,000 rows; `1k batch s`: one call on "
         "1,000 sampled test rows. `peak MB`: peak RSS of the child process plus that of its largest finished "
-        "descendant (ru_maxrss of RUSAGE_SELF + RUSAGE_CHILDREN), read before saving. `artifact MB`: the model "
+        "descendant (ru_maxrss of RUSAGE_SELF + RUSAGE_CHILDREN), read before saving. `predict peak MB`: peak RSS "
+        "of a fresh process that loads the saved model and predicts the 1,000-row batch, as a deployment would "
+        "(blank for results cached before it was measured). `artifact MB`: the model "
         "in the framework's own format (accelml: the artifact folder; FLAML: the pickled AutoML object, which "
         "keeps its training data; AutoGluon: the predictor folder)."),
         "- See bench/peers/README.md.",

@@ -129,6 +129,7 @@ def summarise(rows: list[dict[str, Any]], frameworks: list[str], reference: str 
             "median_predict_1k_batch_s": _median([r.get("predict_1k_batch_s") for r in ok]),
             "median_one_row_ms": _median([r.get("one_row_ms") for r in ok]),
             "median_peak_mb": _median([r.get("peak_mb") for r in ok]),
+            "median_predict_peak_mb": _median([r.get("predict_peak_mb") for r in ok]),
             "median_artifact_mb": _median([r.get("artifact_mb") for r in ok]),
         }
 

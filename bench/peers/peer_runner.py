@@ -28,6 +28,7 @@ __all__ = ["BATCH_ROWS", "RESULT_MARKER", "Peer", "folder_mb", "main"]
 
 RESULT_MARKER = "PEER_BENCH_RESULT "
 BATCH_ROWS = 1000
+PREDICT_PEAK = "--predict-peak"  # runner argument: load the saved model, predict a batch, print the peak memory
 ONE_ROWS = 50  # as bench/run_bench.py: single rows timed one at a time, in process
 
 
@@ -58,6 +59,8 @@ class Peer:
             classification, predictions for regression.
         classes: ``classes(model)``: the class labels in the column order of :attr:`outputs`.
         artifact_mb: ``artifact_mb(model, job) -> (MB, extra fields)``: the model saved in the framework's own format.
+        load: ``load(job) -> model``: the model that :attr:`artifact_mb` saved, read back (in a fresh process, to
+            measure the peak memory of a deployment that loads the model and predicts a batch).
     """
 
     name: str
@@ -66,11 +69,18 @@ class Peer:
     outputs: Callable[[Any, Any, str], Any]
     classes: Callable[[Any], list[Any]]
     artifact_mb: Callable[[Any, dict[str, Any]], tuple[float, dict[str, Any]]]
+    load: Callable[[dict[str, Any]], Any]
 
 
 def main(peer: Peer, argv: list[str] | None = None) -> int:
     """Run the job file named on the command line and print its result line."""
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == PREDICT_PEAK:
+        job = json.loads(Path(argv[1]).read_text())
+        model = peer.load(job)
+        peer.outputs(model, read_frame(job["batch_path"]), job["task"])
+        print(RESULT_MARKER + json.dumps({"predict_peak_mb": _own_peak_mb()}), flush=True)
+        return 0
     if len(argv) != 1:
         print(f"usage: {Path(sys.argv[0]).name} JOB.json", file=sys.stderr)
         return 2
@@ -113,6 +123,7 @@ def run(peer: Peer, job: dict[str, Any]) -> dict[str, Any]:
     # Peak memory is read before saving, so it covers fitting and predicting only (as for accelml).
     peak_self, peak_children = _peak_mb(resource.RUSAGE_SELF), _peak_mb(resource.RUSAGE_CHILDREN)
     artifact_mb, artifact_extra = peer.artifact_mb(model, job)
+    predict_peak = _predict_peak_mb(batch, job)
     return {
         "status": "ok",
         "framework": peer.name,
@@ -133,9 +144,28 @@ def run(peer: Peer, job: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_children_mb": peak_children,
         "rss_before_fit_mb": rss_before_fit,
         "artifact_mb": artifact_mb,
+        "predict_peak_mb": predict_peak,
         **artifact_extra,
         "versions": {lib: _version(lib) for lib in LIBRARIES},
     }
+
+
+def _predict_peak_mb(batch: Any, job: dict[str, Any]) -> float | None:
+    """Peak memory (MB) of a fresh process of this runner that loads the saved model and predicts the 1,000-row
+    batch: what a deployment needs. None (the error on stderr) when that process fails."""
+    import subprocess
+
+    folder = Path(job["workdir"])
+    batch_path, job_path = folder / "predict_batch.parquet", folder / "predict_job.json"
+    batch.to_parquet(batch_path)
+    job_path.write_text(json.dumps({**job, "batch_path": str(batch_path)}))
+    done = subprocess.run([sys.executable, sys.argv[0], PREDICT_PEAK, str(job_path)], capture_output=True, text=True,
+                          timeout=600, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_MARKER):
+            return float(json.loads(line[len(RESULT_MARKER):])["predict_peak_mb"])
+    print(f"predict-peak child failed (exit {done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
+    return None
 
 
 def read_frame(path: str) -> Any:
@@ -157,6 +187,16 @@ def read_frame(path: str) -> Any:
 def folder_mb(path: Path) -> float:
     """Size of the files under ``path``, in MB."""
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1024**2
+
+
+def _own_peak_mb() -> float:
+    """This program's own peak memory (MB) since it started: ``VmHWM`` on Linux, where ``ru_maxrss`` of a process
+    started by ``subprocess`` begins at its parent's size at the fork."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except OSError:
+        return _peak_mb(resource.RUSAGE_SELF)
 
 
 def _peak_mb(who: int) -> float:

@@ -75,8 +75,14 @@ def artifact_mb(predictor: Any, job: dict[str, Any]) -> tuple[float, dict[str, A
     }
 
 
+def load(job: dict[str, Any]) -> Any:
+    from autogluon.tabular import TabularPredictor
+
+    return TabularPredictor.load(str(Path(job["workdir"]) / "predictor"), verbosity=0)
+
+
 PEER = Peer(name="autogluon", package="autogluon.tabular", fit=fit, outputs=outputs, classes=classes,
-            artifact_mb=artifact_mb)
+            artifact_mb=artifact_mb, load=load)
 
 if __name__ == "__main__":
     sys.exit(main(PEER))
