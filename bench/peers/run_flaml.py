@@ -100,7 +100,7 @@ def artifact_mb(automl: Any, job: dict[str, Any]) -> tuple[float, dict[str, Any]
 
 def load(job: dict[str, Any]) -> Any:
     with (Path(job["workdir"]) / "automl.pkl").open("rb") as f:
-        return pickle.load(f)  # noqa: S301 - the file this runner wrote a moment ago
+        return pickle.load(f)  # the file this runner wrote a moment ago
 
 
 PEER = Peer(name="flaml", package="flaml", fit=fit, outputs=outputs, classes=classes, artifact_mb=artifact_mb,
