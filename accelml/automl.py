@@ -68,6 +68,13 @@ class AutoML(BaseEstimator):
             dropped columns and why, and a dropped column may be absent at prediction time. ``None`` (the default):
             on wide tables only (1,000 columns or more, or more columns than rows); ``True``: on every table;
             ``False``: never.
+        feature_generation: Before the search, try generated columns (ratios, differences and products of the most
+            important numeric columns, the mean of a numeric column by a categorical one and the deviation from it,
+            the frequency of a categorical column's levels), learned inside each fold's training rows, and add them
+            to every model's input only when a quick LightGBM's out-of-fold score with them is clearly better. Their
+            source columns must be present at prediction time. ``None`` (the default): on ordinary tables (not wide,
+            no images or prose) when it fits in its share of the time limit; ``True``: also on wide tables;
+            ``False``: never.
 
     Example:
         >>> import accelml
@@ -100,6 +107,7 @@ class AutoML(BaseEstimator):
         threshold: str | float = "auto",
         costs: Mapping[str, float] | None = None,
         feature_selection: bool | None = None,
+        feature_generation: bool | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -121,6 +129,7 @@ class AutoML(BaseEstimator):
         self.threshold = threshold
         self.costs = costs
         self.feature_selection = feature_selection
+        self.feature_generation = feature_generation
 
     def _config(self) -> FitConfig:
         """The run's configuration: each :class:`FitConfig` field from the parameter of the same name."""

@@ -55,6 +55,11 @@ class FitConfig:
     # columns, or more columns than rows), where it pays most; on 12 ordinary benchmark tables at 60 s it dropped 8 of
     # credit_approval's 15 columns for a validation gain within noise, and the test AUC fell 0.9644 -> 0.9579
     feature_selection: bool | None = None
+    # Add generated columns (ratios, differences and products of the most important numeric columns, group statistics
+    # by categorical columns, frequency encodings) when a quick LightGBM's out-of-fold score with them is clearly
+    # better (see search/generation.py); None: on ordinary tables (not wide, no images or prose) when it fits in its
+    # share of the time limit
+    feature_generation: bool | None = None
 
     def __post_init__(self) -> None:
         # Any sequence or mapping is accepted (a JSON list, a user's list); one form is held. An empty list is None.

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["leaderboard"]
+__all__ = ["generation_note", "leaderboard", "selection_note"]
 
 
 def leaderboard(result: Any) -> pd.DataFrame:
@@ -62,10 +62,13 @@ def leaderboard(result: Any) -> pd.DataFrame:
             sum(latency.get(n, 0.0) for n in members), sum(size.get(n, 0.0) for n in members), True
         ]
     board = board.sort_values("score", ascending=not result.metric.greater_is_better, kind="stable")
-    selection = _selection_rows(result.extra.get("feature_selection"))
-    if len(selection):
-        board = pd.concat([board, selection], ignore_index=True)
+    before = [_selection_rows(result.extra.get("feature_selection")),
+              _generation_rows(result.extra.get("feature_generation"))]
+    before = [rows for rows in before if len(rows)]
+    if before:
+        board = pd.concat([board, *before], ignore_index=True)
     board.attrs["feature_selection"] = selection_note(result.extra.get("feature_selection"))
+    board.attrs["feature_generation"] = generation_note(result.extra.get("feature_generation"))
     return board.reset_index(drop=True).rename(columns={"score": f"val_{result.metric.name}"})
 
 
@@ -101,6 +104,41 @@ def selection_note(selection: dict[str, Any] | None) -> str:
                 f"{listed}{more}.")
     what = {"kept": "kept every column", "off": "was off", "skipped": "was skipped"}.get(selection["status"], "")
     return f"Feature selection {what}: {selection['reason']}."
+
+
+def _generation_rows(generation: dict[str, Any] | None) -> pd.DataFrame:
+    """Feature generation's evidence, below the trials: its quick model's out-of-fold score on the data's own
+    columns, with every candidate, and with those it leaned on."""
+    if not generation or generation.get("score_base") is None:
+        return pd.DataFrame()
+    n = len(generation.get("candidates") or [])
+    rows = [("generation_own_columns", "own columns", generation["score_base"], generation.get("fit_time_base", 0.0)),
+            ("generation_all_candidates", f"+{n} generated", generation.get("score_all"),
+             generation.get("fit_time_all", 0.0)),
+            ("generation_kept_candidates", "+ the generated columns it leaned on", generation.get("score_kept"),
+             generation.get("fit_time_kept", 0.0))]
+    return pd.DataFrame([{"model": name, "family": generation.get("model", "lgbm"), "stage": "generation",
+                          "score": score, "fit_s": seconds, "predict_s_per_1k": 0.0, "weight": 0.0, "columns": columns}
+                         for name, columns, score, seconds in rows if score is not None])
+
+
+def generation_note(generation: dict[str, Any] | None) -> str:
+    """Feature generation's outcome in one sentence (empty when it did not run).
+
+    >>> generation_note({"status": "added", "reason": "the score was better", "candidates": ["a", "b"],
+    ...                  "added": [{"name": "gen__ratio__x__y", "why": "30.0% of the quick model's gain"}]})
+    "Feature generation added 1 of 2 candidate columns (the score was better): gen__ratio__x__y (30.0% of the quick model's gain)."
+    """
+    if not generation:
+        return ""
+    if generation["status"] == "added":
+        added = generation["added"]
+        listed = "; ".join(f"{a['name']} ({a['why']})" for a in added[:_LISTED])
+        more = f"; and {len(added) - _LISTED} more" if len(added) > _LISTED else ""
+        return (f"Feature generation added {len(added)} of {len(generation.get('candidates') or [])} candidate "
+                f"columns ({generation['reason']}): {listed}{more}.")
+    what = {"none": "added nothing", "off": "was off", "skipped": "was skipped"}.get(generation["status"], "")
+    return f"Feature generation {what}: {generation['reason']}."
 
 
 _LISTED = 10  # dropped columns named in the note

@@ -29,10 +29,12 @@ from accelml.monitor import build_profile
 from accelml.profiling import check_data
 from accelml.result import FitResult
 from accelml.schema import ColumnRole, Schema, infer_schema
-from accelml.schema.schema import DROPPED_FEATURES
+from accelml.schema.schema import DROPPED_FEATURES, GENERATED_FEATURES
 from accelml.schema.validate import coerce_training_frame
 from accelml.search.context import TrialContext
 from accelml.search.folds import FoldCache
+from accelml.search.generation import Generation, generate_features
+from accelml.search.generation import skipped as generation_skipped
 from accelml.search.loop import SearchProgress, available_models, default_workers, run_search
 from accelml.search.selection import Selection, is_wide, lightgbm_installed, select_features, skipped
 from accelml.search.store import TrialStore
@@ -144,12 +146,15 @@ def fit_pipeline(
     validation = make_validation(d.y, d.schema.task, seed=config.seed, n_splits=n_splits, time_limit=config.time_limit,
                                  n_repeats=n_repeats, holdout_rows=_HOLDOUT_ROWS if _reads_text(d.schema) else 50_000,
                                  **_split_columns(d.X, d.schema))
-    selection = _select_features(d, config, validation, chosen, deadline, store.state() if resume and store else None)
-    folds = FoldCache(d.X, validation, d.schema, seed=config.seed)  # without the columns selection dropped
+    recorded = store.state() if resume and store else None
+    selection = _select_features(d, config, validation, chosen, deadline, recorded)
+    generation = _generate_features(d, config, validation, chosen, deadline, recorded)
+    # without the columns selection dropped, with those generation added
+    folds = FoldCache(d.X, validation, d.schema, seed=config.seed)
     if store is not None and not resume:
         store.start({"config": config.to_dict(), "target": target, "fingerprint": fingerprint,
                      "n_splits": validation.n_folds, "n_repeats": validation.n_repeats,
-                     "feature_selection": selection.to_dict(),
+                     "feature_selection": selection.to_dict(), "feature_generation": generation.to_dict(),
                      "data": str(data) if isinstance(data, (str, Path)) else None})
     logger.info("%d rows, %d features, task %s, metric %s, validation: %s", len(d.y), len(d.schema.features),
                 d.schema.task, chosen.name, validation.describe())
@@ -183,6 +188,7 @@ def fit_pipeline(
     result = _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
                      costs, folds, plan, deadline, started)
     result.extra["feature_selection"] = selection.to_dict()
+    result.extra["feature_generation"] = generation.to_dict()
     if decision is not None:  # a binary task's threshold, from the final ensemble's out-of-fold probabilities
         rows = folds.oof_rows
         result.extra["decision"] = decision_record(decision, oof[rows], d.y[rows], seed=config.seed)
@@ -239,6 +245,30 @@ def _select_features(d: _Prepared, config: FitConfig, validation: Any, metric: M
     if selection.dropped:
         d.schema.extra[DROPPED_FEATURES] = selection.dropped_columns
     return selection
+
+
+def _generate_features(d: _Prepared, config: FitConfig, validation: Any, metric: Metric, deadline: Deadline,
+                       recorded: dict[str, Any] | None) -> Generation:
+    """Feature generation (:mod:`accelml.search.generation`) on ordinary tables, after feature selection and before
+    the search; the columns it adds go to ``d.schema.extra``, which every table preprocessor reads. A resumed run
+    keeps the columns its recorded trials were fitted with."""
+    if recorded is not None:
+        generation = Generation(**recorded["feature_generation"]) if recorded.get("feature_generation") else \
+            generation_skipped("the resumed run was recorded without feature generation")
+    elif config.feature_generation is False:
+        generation = generation_skipped("feature_generation=False", status="off")
+    elif config.feature_generation is None and is_wide(len(d.X), len(d.schema.features)):
+        generation = generation_skipped("the table is wide; give feature_generation=True to generate on it too")
+    elif image_columns(d.schema) or _reads_text(d.schema):
+        generation = generation_skipped("the data has images or prose, which networks read")
+    elif not lightgbm_installed():
+        generation = generation_skipped("it needs LightGBM (pip install lightgbm)")
+    else:
+        context = TrialContext(d.schema.task, metric, seed=config.seed, n_jobs=resolve_jobs(config.n_jobs))
+        generation = generate_features(d.X, validation, d.schema, context, deadline, time_limit=config.time_limit)
+    if generation.added:
+        d.schema.extra[GENERATED_FEATURES] = generation.specs
+    return generation
 
 
 def _recorded_folds(frame: pd.DataFrame, store: TrialStore | None, resume: bool,

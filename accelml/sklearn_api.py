@@ -42,6 +42,7 @@ class _AutoEstimator(BaseEstimator):
         threshold: str | float = "auto",
         costs: Mapping[str, float] | None = None,
         feature_selection: bool | None = None,
+        feature_generation: bool | None = None,
     ):
         self.metric = metric
         self.time_limit = time_limit
@@ -61,6 +62,7 @@ class _AutoEstimator(BaseEstimator):
         self.threshold = threshold
         self.costs = costs
         self.feature_selection = feature_selection
+        self.feature_generation = feature_generation
 
     def _frame(self, X: Any) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):

@@ -79,6 +79,7 @@ EXAMPLE: dict[str, Any] = {
     "threshold": 0.3,  # a fixed threshold may come with costs (the report shows their expected cost); a tuned one not
     "costs": {"false_positive": 1.0, "false_negative": 5.0},
     "feature_selection": False,
+    "feature_generation": False,
 }
 
 

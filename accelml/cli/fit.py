@@ -190,6 +190,13 @@ def fit(
                       help="Drop columns no better than a shuffled copy, when the out-of-fold score agrees. Default: "
                            "on wide tables only (1,000+ columns, or more columns than rows).", show_default=False),
     ] = None,
+    feature_generation: Annotated[
+        bool | None,
+        typer.Option("--feature-generation/--no-feature-generation",
+                     help="Add ratios, differences and products of important numeric columns, group statistics and "
+                          "frequency encodings when the out-of-fold score is clearly better with them. Default: on "
+                          "ordinary tables when it fits in its share of the time limit.", show_default=False),
+    ] = None,
     threshold: Annotated[
         str,
         typer.Option("--threshold", help="Binary tasks: the probability from which the positive class is predicted. "
@@ -272,6 +279,7 @@ def fit(
         threshold=parsed_threshold,
         costs=parsed_costs,
         feature_selection=feature_selection,
+        feature_generation=feature_generation,
     )
     tables = {"item_table": item_table, "user_table": user_table}
     fit_with_display(console, automl, str(data), target, resume=resume is not None,

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from accelml.cli.display import direction, format_score, leaderboard_table, print_issues
 from accelml.cli.progress import SearchDisplay
-from accelml.leaderboard import selection_note
+from accelml.leaderboard import generation_note, selection_note
 from accelml.tasks import get_task
 
 __all__ = ["fit_with_display", "print_fit_summary"]
@@ -61,6 +61,9 @@ def print_fit_summary(console: Console, automl: Any) -> None:
     selection = automl.result_.extra.get("feature_selection")
     if selection and selection["status"] in ("dropped", "kept"):
         console.print(selection_note(selection), style="dim")
+    generation = automl.result_.extra.get("feature_generation")
+    if generation and generation["status"] in ("added", "none"):
+        console.print(generation_note(generation), style="dim")
     decision = automl.result_.extra.get("decision")
     if decision and decision.get("tuned"):
         console.print(f"Decision threshold: {decision['threshold']:g}, tuned for {decision['objective']} on the "

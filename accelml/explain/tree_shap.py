@@ -90,7 +90,10 @@ def _member_shap(member: Any, frame: pd.DataFrame, features: list[str]) -> np.nd
         for encoder in pre.encoders_:  # the encoders' output blocks lie side by side, in order
             width = len(encoder.feature_names_)
             per_row = contrib[:, :, start : start + width].sum(axis=2)  # SHAP values of one input column add up
-            total[position[encoder.column]] += np.abs(per_row).mean(axis=0).mean()
+            shap = np.abs(per_row).mean(axis=0).mean()
+            sources = encoder.sources or (encoder.column,)  # a generated column's share goes to its sources
+            for column in sources:
+                total[position[column]] += shap / len(sources)
             start += width
     return total / len(member.models)
 

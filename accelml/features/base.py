@@ -84,6 +84,9 @@ class ColumnEncoder(ABC):
     # ``lower`` it reads them with, and encodes keys in transform_keys: a preprocessor then computes one column's keys
     # once for all the encoders that read it. None: the encoder reads the raw values.
     keys_lower: ClassVar[bool | None] = None
+    # The input columns an encoder of several columns reads (a generated feature's, see accelml.features.generated):
+    # it encodes a frame of them, and ``column`` is its output's name. None: it reads its one column, ``column``.
+    sources: tuple[str, ...] | None = None
 
     def __init__(self, column: str, context: EncoderContext) -> None:
         self.column = column

@@ -13,6 +13,7 @@ from accelml.features.boolean import BooleanEncoder
 from accelml.features.categorical import CategoricalEncoder
 from accelml.features.coerce import category_keys, keys_of_objects
 from accelml.features.datetime import DatetimeEncoder
+from accelml.features.generated import generated_encoders, restore_encoders
 from accelml.features.images import ImagePixelEncoder
 from accelml.features.numeric import NumericEncoder
 from accelml.features.text import TextEncoder
@@ -47,6 +48,11 @@ def _float_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
     x = np.array((X if whole else X.iloc[:, positions]).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
     x[~np.isfinite(x)] = np.nan
     return x
+
+
+def _read(X: pd.DataFrame, encoder: ColumnEncoder) -> Any:
+    """What an encoder reads: its column, or the frame of its sources (a generated column's)."""
+    return X[encoder.column] if encoder.sources is None else X[list(encoder.sources)]
 
 
 _FEW_ROWS = 64  # rows up to which category keys are read value by value (see keys_of_objects)
@@ -152,7 +158,7 @@ class Preprocessor:
         if not hasattr(self, "encoders_"):
             raise NotFittedError("This Preprocessor is not fitted yet; call fit or fit_transform first.")
         active = range(len(self.encoders_)) if outputs is None else self._encoders_behind(outputs)
-        self._check_columns(X, SchemaError, [self.encoders_[i].column for i in active])
+        self._check_columns(X, SchemaError, self._inputs_of(active))
         shape = (len(X), len(self.feature_names_))
         matrix = np.empty(shape, dtype=np.float32) if outputs is None \
             else np.full(shape, np.nan if self.kind == "tree" else 0.0, dtype=np.float32)
@@ -177,7 +183,7 @@ class Preprocessor:
                 continue
             encoder = self.encoders_[i]
             if encoder.keys_lower is None:
-                self._place(matrix, i, encoder.transform(X[encoder.column]))
+                self._place(matrix, i, encoder.transform(_read(X, encoder)))
                 continue
             key = ("keys", encoder.column, encoder.keys_lower)
             if key not in cache and len(X) <= _FEW_ROWS:
@@ -190,8 +196,13 @@ class Preprocessor:
         return matrix
 
     def columns_behind(self, outputs: np.ndarray) -> list[str]:
-        """The input columns whose encodings include any of these output columns."""
-        return [self.encoders_[i].column for i in self._encoders_behind(outputs)]
+        """The input columns whose encodings include any of these output columns (a generated column's sources)."""
+        return list(dict.fromkeys(self._inputs_of(self._encoders_behind(outputs))))
+
+    def _inputs_of(self, encoders: Any) -> list[str]:
+        """The input columns these encoders read."""
+        return [self.encoders_[i].column for i in encoders] if not self._generated \
+            else [c for i in encoders for c in (self.encoders_[i].sources or (self.encoders_[i].column,))]
 
     def _encoders_behind(self, outputs: np.ndarray) -> list[int]:
         return np.unique(self._owner[np.asarray(outputs, dtype=np.int64)]).tolist()
@@ -228,12 +239,13 @@ class Preprocessor:
                 raise DataError(f"X has {len(X)} rows but y has {len(y)}; they must match.")
         context = self._context(y)
         encoders = [ENCODERS[spec.role](spec.name, context) for spec in self.schema.features]
+        encoders += generated_encoders(self.schema, context)  # schema.extra's generated columns, after the others
         blocks = []
         for encoder in encoders:
             if encode:
-                blocks.append(encoder.fit_transform(X[encoder.column], y))
+                blocks.append(encoder.fit_transform(_read(X, encoder), y))
             else:
-                encoder.fit(X[encoder.column], y)
+                encoder.fit(_read(X, encoder), y)
         self._adopt(context, encoders)
         return self._assemble(blocks, len(X)) if encode else np.empty((0, 0), dtype=np.float32)
 
@@ -249,6 +261,7 @@ class Preprocessor:
         """Take fitted (or restored) encoders and derive the output layout from them."""
         self.context_ = context
         self.encoders_ = encoders
+        self._generated = any(e.sources is not None for e in encoders)
         names: list[str] = []
         self.categorical_indices_: list[int] = []
         self.categorical_cardinalities_: list[int] = []
@@ -279,8 +292,10 @@ class Preprocessor:
             "context": self.context_.to_dict(),
             "columns": [
                 {"name": e.column, "role": self.schema.column(e.column).role.value, "state": e.get_state()}
-                for e in self.encoders_
+                for e in self.encoders_ if e.sources is None
             ],
+            **({"generated": [e.get_state() for e in self.encoders_ if e.sources is not None]}
+               if self._generated else {}),
             "feature_names": list(self.feature_names_),
         }
 
@@ -311,6 +326,7 @@ class Preprocessor:
             encoder = ENCODERS[role](name, context)
             encoder.set_state(column["state"])
             encoders.append(encoder)
+        encoders += restore_encoders(d.get("generated", []), context, schema)
         pre._adopt(context, encoders)
         return pre
 

@@ -9,12 +9,12 @@ from typing import Any
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, key_figures, note, table_html
 
-__all__ = ["selection_section"]
+__all__ = ["score_text", "selection_section"]
 
 MAX_ROWS = 50  # dropped columns listed; the rest are counted
 
 
-def _score(value: Any) -> str:
+def score_text(value: Any) -> str:
     return f"{value:.5g}" if isinstance(value, (int, float)) and math.isfinite(value) else "-"
 
 
@@ -30,8 +30,8 @@ def selection_section(ctx: ReportContext) -> Section | None:
         return None
     dropped = selection.get("dropped") or []
     tiles = [("columns dropped", f"{len(dropped)} of {selection['n_columns']}"),
-             (f"{metric} with every column", _score(selection.get("score_all"))),
-             (f"{metric} without the candidates", _score(selection.get("score_kept"))),
+             (f"{metric} with every column", score_text(selection.get("score_all"))),
+             (f"{metric} without the candidates", score_text(selection.get("score_kept"))),
              ("seconds", f"{selection.get('seconds', 0.0):.1f}")]
     how = (f"A quick {esc(selection.get('model', 'lgbm'))} model was trained on the validation folds; each column it "
            "read was then shuffled in the validation rows, and the rise in the validation loss is its importance (0 "

@@ -15,6 +15,7 @@ from accelml.report.context import ReportContext
 from accelml.report.dependence import dependence_section
 from accelml.report.evaluation import evaluation
 from accelml.report.figures import pyplot
+from accelml.report.generation import generation_section
 from accelml.report.images import errors_section, examples_section
 from accelml.report.importance import importance_section
 from accelml.report.leaderboard import leaderboard_section
@@ -45,6 +46,7 @@ SECTIONS = (
     choices_section,
     leaderboard_section,
     selection_section,
+    generation_section,
     search_section,
     networks_section,
     importance_section,

@@ -6,10 +6,13 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["DROPPED_FEATURES", "ColumnRole", "ColumnSpec", "Schema"]
+__all__ = ["DROPPED_FEATURES", "GENERATED_FEATURES", "ColumnRole", "ColumnSpec", "Schema"]
 
 # schema.extra: the feature columns that feature selection dropped (the models never read them)
 DROPPED_FEATURES = "dropped_features"
+# schema.extra: the generated columns every table preprocessor appends (specs of accelml.features.generated, chosen by
+# accelml.search.generation)
+GENERATED_FEATURES = "generated_features"
 
 
 class ColumnRole(str, Enum):
