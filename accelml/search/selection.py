@@ -33,7 +33,8 @@ from accelml.search.folds import FoldCache
 from accelml.search.trial import TrialSpec
 from accelml.validation import Validation
 
-__all__ = ["Selection", "estimated_seconds", "is_wide", "lightgbm_installed", "select_features", "skipped"]
+__all__ = ["Selection", "estimated_seconds", "is_wide", "lightgbm_installed", "pointwise_loss", "select_features",
+           "skipped"]
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ def _importance(full: FittedTrial, folds: FoldCache, names: list[str], seed: int
             data.X_val.shape[1])).tolist())
         columns = [n for n in names if used.intersection(owners[n].tolist())]
         y = folds.y[val]
-        base = float(_pointwise_loss(y, predict_outputs(model, data.X_val)[None])[0])
+        base = float(pointwise_loss(y, predict_outputs(model, data.X_val)[None])[0])
         X_val = data.X_val
         per_batch = max(1, _CELLS_PER_BATCH // max(1, X_val.size * SHUFFLES))
         for i in range(0, len(columns), per_batch):
@@ -261,19 +262,19 @@ def _importance(full: FittedTrial, folds: FoldCache, names: list[str], seed: int
                     copies[j * SHUFFLES + s][:, idx] = X_val[rng.permutation(len(val))][:, idx]
             out = predict_outputs(model, copies.reshape(-1, X_val.shape[1]))
             out = out.reshape(len(batch) * SHUFFLES, len(val), *out.shape[1:])
-            losses = _pointwise_loss(y, out).reshape(len(batch), SHUFFLES).mean(axis=1)
+            losses = pointwise_loss(y, out).reshape(len(batch), SHUFFLES).mean(axis=1)
             for j, name in enumerate(batch):
                 per_fold[name][k] = float(losses[j]) - base
     return {n: float(np.mean(v)) for n, v in per_fold.items()}, per_fold
 
 
-def _pointwise_loss(y: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+def pointwise_loss(y: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     """The mean loss of each of several predictions of the same rows (``outputs``: ``(copies, rows[, classes])``):
     log loss of the true class's probability for classification, squared error for regression.
 
-    >>> _pointwise_loss(np.array([1, 0]), np.array([[[0.2, 0.8], [0.9, 0.1]]])).round(3).tolist()
+    >>> pointwise_loss(np.array([1, 0]), np.array([[[0.2, 0.8], [0.9, 0.1]]])).round(3).tolist()
     [0.164]
-    >>> _pointwise_loss(np.array([1.0, 3.0]), np.array([[1.0, 1.0], [2.0, 3.0]])).tolist()
+    >>> pointwise_loss(np.array([1.0, 3.0]), np.array([[1.0, 1.0], [2.0, 3.0]])).tolist()
     [2.0, 0.5]
     """
     if outputs.ndim == 3:
