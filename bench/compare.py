@@ -8,6 +8,7 @@ Usage:
     .venv/bin/python bench/compare.py --time-limit 15 --datasets blood_transfusion,sklearn_diabetes
     .venv/bin/python bench/compare.py --time-limit 60 --frameworks flaml,ag_medium,ag_best --reuse-peers
     .venv/bin/python bench/compare.py --time-limit 60 --reuse-peers
+    .venv/bin/python bench/compare.py --time-limit 60 --datasets large --frameworks accelml,flaml,ag_medium
 
 Install the peers first with ``bench/peers/install.sh``. See bench/peers/README.md.
 """
@@ -46,6 +47,8 @@ DEFAULT_DATASETS = (
     "segment", "letter",  # multiclass
     "sklearn_diabetes", "house_prices_kaggle", "california_housing", "nyc_taxis",  # regression
 )
+# The large tables (19,000-336,000 rows), where the first minute must go where it pays (issue 17.5): --datasets large
+LARGE_DATASETS = ("adult", "california_housing", "nycflights13_flights", "default_credit_card", "magic_telescope")
 PEER_MARKER = "PEER_BENCH_RESULT "
 CACHE_FORMAT = 1
 
@@ -337,7 +340,8 @@ def _ancestors() -> set[int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per dataset, the same for everyone")
-    parser.add_argument("--datasets", help=f"comma-separated names (default: {','.join(DEFAULT_DATASETS)})")
+    parser.add_argument("--datasets", help=f"comma-separated names, or 'large' for {','.join(LARGE_DATASETS)} "
+                                           f"(default: {','.join(DEFAULT_DATASETS)})")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                         help=f"comma-separated, run in this order (default: {','.join(FRAMEWORKS)})")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="cores for every framework (default: all)")
@@ -371,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                  + "\n  ".join(busy))
     check_scoring()
     catalogue = json.loads((run_bench.DATASETS_DIR / "datasets.json").read_text())
-    names = run_bench.select_datasets(catalogue, args.datasets or ",".join(DEFAULT_DATASETS), False)
+    wanted = ",".join(LARGE_DATASETS) if args.datasets == "large" else args.datasets or ",".join(DEFAULT_DATASETS)
+    names = run_bench.select_datasets(catalogue, wanted, False)
     frameworks = [FRAMEWORKS[k] for k in args.framework_keys]
     info = run_bench.machine_info()
     versions = {fw.key: peer_version(fw) if fw.is_peer else info["accelml_version"] for fw in frameworks}
