@@ -16,7 +16,8 @@ from accelml.report import SECTIONS, write_report
 from accelml.report.figures import pyplot
 from tests.conftest import make_table
 
-SECTION_IDS = ["data", "choices", "leaderboard", "search", "importance", "dependence", "performance"]
+# feature generation runs by default on an ordinary table (its section says what it added, or why nothing)
+SECTION_IDS = ["data", "choices", "leaderboard", "generation", "search", "importance", "dependence", "performance"]
 CHARTS = {
     "binary": ["confusion matrix", "ROC curve", "precision-recall curve", "calibration plot"],
     "multiclass": ["confusion matrix", "ROC curve", "precision-recall curve", "calibration plot"],
@@ -39,8 +40,8 @@ def test_every_section_is_present_for_each_task(reports: dict[str, Path], task: 
     # decision threshold (a binary model with a tuned or given one: tests/automl/test_decision_threshold.py), nor
     # feature selection (by default on wide tables only: tests/search/test_selection.py)
     assert len(SECTIONS) == len(SECTION_IDS) + 8
-    assert report.headings == ["Data", "Why these choices", "Leaderboard", "Search over time", "Feature importance",
-                               "Partial dependence", "Performance (out-of-fold)"]
+    assert report.headings == ["Data", "Why these choices", "Leaderboard", "Feature generation", "Search over time",
+                               "Feature importance", "Partial dependence", "Performance (out-of-fold)"]
     alts = report.alts
     for chart in ["validation", "permutation importance of each feature", *CHARTS[task]]:
         assert any(alt.startswith(chart) for alt in alts), (chart, alts)
