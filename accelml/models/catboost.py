@@ -15,6 +15,7 @@ __all__ = ["CatBoostModel"]
 
 _LOSSES = {"binary": "Logloss", "multiclass": "MultiClass", "regression": "RMSE"}  # CatBoost's loss for each task
 
+_FEW_ROWS = 64  # rows up to which prediction hands CatBoost lists of values (see CatBoostModel._rows)
 _MULTICLASS_BORDERS = 64  # feature borders per split search for multiclass (CatBoost's CPU default is 254)
 
 
@@ -118,12 +119,24 @@ class CatBoostModel(Model):
         self.stopped_by_deadline_ = stop.fired
         return self
 
+    def _rows(self, X: np.ndarray) -> Any:
+        """What prediction hands CatBoost: a few rows as lists of values (categories as integer codes, as in
+        :meth:`_frame`), which it reads several times faster than a DataFrame (one row of 9 values: 0.43 -> 0.12 ms
+        with the same output); more rows as :meth:`_frame`."""
+        if X.shape[0] > _FEW_ROWS:
+            return self._frame(X)
+        rows = X.tolist()
+        for row in rows:
+            for i in self.cat_features_:
+                row[i] = -1 if row[i] != row[i] else int(row[i])
+        return rows
+
     def _predict_raw(self, X):
-        frame = self._frame(X)
+        rows, threads = self._rows(X), self._threads(X)
         if self.is_classifier:
-            proba = self.estimator_.predict_proba(frame, thread_count=self.n_jobs)
+            proba = self.estimator_.predict_proba(rows, thread_count=threads)
             return _align(proba, self.estimator_.classes_, self.n_classes_)
-        return self.estimator_.predict(frame, thread_count=self.n_jobs)
+        return self.estimator_.predict(rows, thread_count=threads)
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         self.estimator_.save_model(str(folder / "model.cbm"))

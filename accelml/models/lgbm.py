@@ -113,7 +113,9 @@ class LightGBMModel(Model):
         return self
 
     def _predict_raw(self, X):
-        return self.booster_.predict(X, num_iteration=self.best_iteration_ or None, num_threads=self.n_jobs)
+        # one thread for a small matrix: a row is scored by one thread anyway, and starting the others costs more than
+        # the trees (the same numbers either way)
+        return self.booster_.predict(X, num_iteration=self.best_iteration_ or None, num_threads=self._threads(X))
 
     def used_inputs(self) -> np.ndarray | None:
         self._check_fitted()

@@ -8,10 +8,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from accelml.budget import Deadline
+from accelml.models._xgb_trees import FlatTrees
 from accelml.models.base import CategoricalInfo, Model
 from accelml.space import Dim, Float, Int
 
 __all__ = ["XGBoostModel"]
+
+_WALK_ROWS = 16  # rows up to which a regression booster's trees are walked as arrays (see accelml.models._xgb_trees)
 
 # XGBoost's objective for each task the family declares (num_class is filled in with the classes seen)
 _OBJECTIVES: dict[str, dict[str, Any]] = {
@@ -115,7 +118,20 @@ class XGBoostModel(Model):
         return self
 
     def _predict_raw(self, X):
-        return self.booster_.predict(self._matrix(X), iteration_range=(0, self.best_iteration_))
+        if X.shape[0] <= _WALK_ROWS and self._flat_trees() is not None:
+            return self._flat_trees().predict(X)
+        # straight from the array, without building a DMatrix first (one row: 1.9 -> 1.5 ms for 2,900 trees; the same
+        # numbers: the trees' split types say which columns are categories)
+        return self.booster_.inplace_predict(X, iteration_range=(0, self.best_iteration_))
+
+    def _flat_trees(self) -> FlatTrees | None:
+        """The trees as arrays (see :mod:`accelml.models._xgb_trees`), built on the first small request (about a second
+        for 3,000 trees), or None where they do not apply."""
+        booster, rounds, flat = getattr(self, "_flat", (None, None, None))
+        if booster is not self.booster_ or rounds != self.best_iteration_:
+            flat = FlatTrees.from_booster(self.booster_, self.best_iteration_)
+            self._flat = (self.booster_, self.best_iteration_, flat)
+        return flat
 
     def used_inputs(self) -> np.ndarray | None:
         self._check_fitted()

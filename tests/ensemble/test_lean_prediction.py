@@ -186,3 +186,74 @@ def test_a_forest_walked_by_hand_predicts_what_scikit_learn_does(key: str, task:
     one_by_one = np.concatenate([model._tree_mean(_fill(new[i: i + 1])) for i in range(len(new))])
     assert np.array_equal(one_by_one, expected)  # a few rows: every tree walked at once
     assert np.array_equal(model._tree_mean(_fill(new)), expected)  # many rows: tree by tree
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_catboost_reads_a_few_rows_as_lists_with_the_same_numbers(task: str) -> None:
+    pytest.importorskip("catboost")
+    from accelml.models import MODELS
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    X[:, 2] = rng.integers(0, 5, 200)  # category codes, missing as NaN
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) > 0).astype(int) if task == "binary" else np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 2]) % 2
+    model = MODELS["catboost"](task=task, params={"n_estimators": 30}, n_jobs=1, seed=0)
+    model.fit(X, y, categorical=([2], [5]))
+    native = model.estimator_.predict_proba if model.is_classifier else model.estimator_.predict
+    expected = native(model._frame(X))  # the DataFrame path, as many rows take it
+    assert isinstance(model._rows(X[:3]), list)
+    one_by_one = np.concatenate([model._predict_raw(X[i: i + 1]) for i in range(len(X))])
+    assert np.array_equal(one_by_one, expected)
+
+
+def test_xgboost_predicts_from_the_array_what_it_does_from_a_dmatrix() -> None:
+    pytest.importorskip("xgboost")
+    from accelml.models import MODELS
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    X[:, 1] = rng.integers(0, 12, 200)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = np.nan_to_num(X[:, 0]) + (np.nan_to_num(X[:, 1]) % 3)
+    model = MODELS["xgb"](task="regression", params={"n_estimators": 30}, n_jobs=1, seed=0)
+    model.fit(X, y, categorical=([1], [12]))
+    expected = model.booster_.predict(model._matrix(X), iteration_range=(0, model.best_iteration_))
+    assert np.array_equal(model._predict_raw(X), expected)
+
+
+def test_datetime_parts_are_those_of_the_dt_accessor() -> None:
+    from accelml.features.datetime import _EPOCH, _parts
+
+    dt = pd.Series(pd.to_datetime(["2021-03-04 10:11:12.5", None, "1969-12-31 23:59:59.0", "2024-02-29 00:00:00.0"]))
+    names = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "epoch")
+    parts = _parts(dt, names)
+    for name in names:
+        series = (dt - _EPOCH).dt.total_seconds() if name == "epoch" else getattr(dt.dt, name)
+        assert np.array_equal(parts[name], series.to_numpy(dtype=np.float64, na_value=np.nan), equal_nan=True)
+
+
+@pytest.mark.parametrize("depth", [2, 6])
+def test_xgboost_trees_walked_as_arrays_predict_what_xgboost_does(depth: int) -> None:
+    pytest.importorskip("xgboost")
+    from accelml.models import MODELS
+    from accelml.models._xgb_trees import FlatTrees
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    X[:, 1] = rng.integers(0, 20, 300)  # many codes: partition splits; few rows per code
+    X[:, 3] = rng.integers(0, 4, 300)  # few codes: one-hot splits
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = np.nan_to_num(X[:, 0]) + (np.nan_to_num(X[:, 1]) % 3) - np.nan_to_num(X[:, 3]) + rng.normal(size=300)
+    model = MODELS["xgb"](task="regression", params={"n_estimators": 60, "max_depth": depth}, n_jobs=1, seed=0)
+    model.fit(X, y, categorical=([1, 3], [20, 4]))
+    assert model._flat_trees() is not None and model._flat_trees().category_row is not None
+    new = rng.normal(size=(120, 5)).astype(np.float32)
+    new[:, 1] = rng.integers(-1, 25, 120)  # codes unseen in training, and a negative one
+    new[:, 3] = rng.integers(0, 4, 120)
+    new[rng.random(new.shape) < 0.1] = np.nan
+    expected = model.booster_.inplace_predict(new, iteration_range=(0, model.best_iteration_))
+    assert np.array_equal(np.concatenate([model._predict_raw(new[i: i + 1]) for i in range(len(new))]), expected)
+    assert np.array_equal(model._predict_raw(new[:16].astype(np.float64)), expected[:16])  # stacked: float64 in
+    binary = MODELS["xgb"](task="binary", params={"n_estimators": 5}, n_jobs=1, seed=0).fit(X, (y > 0).astype(int))
+    assert FlatTrees.from_booster(binary.booster_, binary.best_iteration_) is None  # a sigmoid: XGBoost's own
