@@ -17,14 +17,15 @@ folds than higher, its folds' relative gains are ``T_GAIN`` standard errors abov
 
 It takes a share of the time limit (``SHARE``) estimated from the data's size before it starts, so that whether it
 runs depends on the data and the settings, not on the clock; an estimate that proves wrong is cut by the deadline,
-and the run goes on without generated features.
+and the run goes on without generated features. A table too large for that share is decided on a seeded sample of
+its rows that the share affords (at least ``MIN_SAMPLE_ROWS``); the columns chosen are then generated on every row.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,8 @@ from accelml.search.trial import TrialSpec
 from accelml.tasks import get_task
 from accelml.validation import Validation
 
-__all__ = ["Generation", "candidates", "estimated_seconds", "generate_features", "most_candidates", "skipped"]
+__all__ = ["Generation", "affordable_rows", "candidates", "estimated_seconds", "generate_features", "most_candidates",
+           "sample_rows", "skipped"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,9 @@ MARGIN = 0.005  # relative loss (the model's own) the generated columns must gai
 T_GAIN = 2.0  # ... by this many standard errors of the folds' relative gains (on pure noise, a 0.5 % lower RMSE on 3
 # of 5 folds came about)
 HOLDOUT_MARGIN = 0.01  # relative gain one holdout split must show
+# A table too large for generation's share of the time limit is decided on a seeded sample of its rows, of the size
+# the share affords, when that is at least this many rows (issue 17.5: the first minute on 20,000-300,000 rows).
+MIN_SAMPLE_ROWS = 5_000
 
 
 @dataclass
@@ -87,6 +92,7 @@ class Generation:
     fit_time_base: float = 0.0
     fit_time_all: float = 0.0
     fit_time_kept: float = 0.0
+    sampled_rows: int | None = None  # the rows decided on, when the table was too large for the time share
 
     @property
     def specs(self) -> list[dict[str, Any]]:
@@ -108,6 +114,38 @@ def estimated_seconds(n_rows: int, n_features: int, n_folds: int, n_candidates: 
     """
     cells = n_rows * (3 * n_features + 2 * n_candidates)
     return 0.3 + n_folds * (0.08 + 9e-7 * cells)
+
+
+def affordable_rows(seconds: float, n_features: int, n_folds: int, n_candidates: int) -> int:
+    """The most rows on which :func:`estimated_seconds` stays within ``seconds`` (0 when none do).
+
+    >>> affordable_rows(9.0, 17, 1, 40), affordable_rows(0.2, 17, 1, 40)
+    (73112, 0)
+    """
+    per_fold = (seconds - 0.3) / n_folds - 0.08
+    cells_per_row = 3 * n_features + 2 * n_candidates
+    return max(0, int(per_fold / (9e-7 * cells_per_row))) if per_fold > 0 else 0
+
+
+def sample_rows(X: pd.DataFrame, validation: Validation, n_rows: int, seed: int) -> tuple[pd.DataFrame, Validation]:
+    """A seeded sample of ``n_rows`` of the rows, and the validation's splits restricted to them (renumbered).
+
+    >>> from accelml.validation import make_validation
+    >>> v = make_validation(np.arange(100.0), "regression", seed=0, n_splits=5)
+    >>> Xs, vs = sample_rows(pd.DataFrame({"a": np.arange(100.0)}), v, 40, seed=0)
+    >>> len(Xs), len(vs.truth), sum(len(val) for _, val in vs.splits), bool(np.all(vs.truth == Xs["a"].to_numpy()))
+    (40, 40, 40, True)
+    """
+    keep = np.sort(np.random.default_rng(seed).choice(len(X), size=n_rows, replace=False))
+    position = np.full(len(X), -1, dtype=np.int64)
+    position[keep] = np.arange(n_rows)
+
+    def kept(rows: np.ndarray) -> np.ndarray:
+        mapped = position[rows]
+        return mapped[mapped >= 0]
+
+    splits = [(kept(train), kept(val)) for train, val in validation.splits]
+    return X.iloc[keep].reset_index(drop=True), replace(validation, splits=splits, truth=validation.truth[keep])
 
 
 def most_candidates(schema: Schema) -> int:
@@ -153,8 +191,15 @@ def generate_features(X: pd.DataFrame, validation: Validation, schema: Schema, c
     validation = validation.first_repeat_only()
     estimate = estimated_seconds(len(X), len(names), validation.n_folds, most_candidates(schema))
     if time_limit is not None and estimate > SHARE * time_limit:
-        logger.info("feature generation skipped: it would take about %.1f s of the %g s limit", estimate, time_limit)
-        return done("skipped", f"it would take about {estimate:.1f} s of the {time_limit:g} s limit")
+        rows = min(len(X), affordable_rows(SHARE * time_limit, len(names), validation.n_folds, most_candidates(schema)))
+        if rows < MIN_SAMPLE_ROWS:
+            logger.info("feature generation skipped: it would take about %.1f s of the %g s limit", estimate,
+                        time_limit)
+            return done("skipped", f"it would take about {estimate:.1f} s of the {time_limit:g} s limit")
+        X, validation = sample_rows(X, validation, rows, seed=context.seed)
+        done.sampled_rows = rows
+        logger.info("feature generation decides on a sample of %d rows: on all of them it would take about %.1f s of "
+                    "the %g s limit", rows, estimate, time_limit)
     if time_limit is not None:  # an estimate that proves wrong is cut here, and the run goes on without
         deadline = deadline.child(2 * SHARE * time_limit)
     base = _evaluate(X, validation, schema, [], context.at(deadline, started))
@@ -304,11 +349,15 @@ class _Done:
         self.added: list[dict[str, Any]] = []
         self.scores: list[float | None] = [None, None, None]
         self.fit_times = [0.0, 0.0, 0.0]
+        self.sampled_rows: int | None = None
 
     def __call__(self, status: str, reason: str) -> Generation:
+        if self.sampled_rows is not None:
+            reason += f" (decided on a sample of {self.sampled_rows:,} rows)"
         out = Generation(status, reason, self.n_columns, self.added, self.candidates, *self.scores, self.metric,
                          seconds=time.monotonic() - self.started, fit_time_base=self.fit_times[0],
-                         fit_time_all=self.fit_times[1], fit_time_kept=self.fit_times[2])
+                         fit_time_all=self.fit_times[1], fit_time_kept=self.fit_times[2],
+                         sampled_rows=self.sampled_rows)
         logger.info("feature generation (%.1f s): %s%s", out.seconds,
                     f"added {len(self.added)} of {len(self.candidates)} candidates, " if self.added else
                     "added nothing: " if status == "none" else "", reason)

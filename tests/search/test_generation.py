@@ -117,3 +117,12 @@ def test_with_a_time_limit_and_off() -> None:
     assert off.result_.extra["feature_generation"]["status"] == "off"
     assert GENERATED_FEATURES not in off.result_.schema.extra
     assert "generation" not in set(off.leaderboard()["stage"])
+
+
+def test_a_table_too_large_for_the_time_share_is_decided_on_a_sample() -> None:
+    frame = ratio_data(n=30_000)
+    generation = _generate(frame, time_limit=20)
+    assert generation.sampled_rows is not None and 5_000 <= generation.sampled_rows < len(frame)
+    assert "sample" in generation.reason
+    assert generation.status == "added", generation.reason  # the ratio shows on the sample too
+    assert generation.seconds < 0.3 * 20 + 2  # the sample kept it near its share of the limit
