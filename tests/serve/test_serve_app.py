@@ -335,3 +335,31 @@ def test_importing_accelml_does_not_import_the_server():
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'prometheus_client', 'onnx') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_model_is_warmed_up_before_the_first_request_and_nothing_is_remembered(model):
+    app = create_app(model, window=50)
+    assert app.state.service.warm_up_s is not None and app.state.service.warm_up_s >= 0
+    client = TestClient(app)
+    assert client.get("/monitor").json()["status"] == "no_data"  # the warm-up row is not a request
+    assert metric_value(client.get("/metrics").text, "accelml_rows_predicted_total") == 0
+
+
+def test_a_failed_warm_up_is_logged_and_the_model_still_served(model, frame, monkeypatch, caplog):
+    from accelml.serve.service import ModelService
+
+    real = ModelService._predict
+    calls = []
+
+    def failing_first(self, rows, proba):
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise RuntimeError("cannot predict a row of missing values")
+        return real(self, rows, proba)
+
+    monkeypatch.setattr(ModelService, "_predict", failing_first)
+    with caplog.at_level("WARNING", logger="accelml.serve.service"):
+        app = create_app(model)
+    assert app.state.service.warm_up_s is None and "warming up" in caplog.text
+    response = TestClient(app).post("/predict", json={"records": _records(frame, 3)})
+    assert response.status_code == 200 and len(response.json()["predictions"]) == 3
