@@ -82,9 +82,15 @@ def _selection_rows(selection: dict[str, Any] | None) -> pd.DataFrame:
     if selection.get("score_kept") is not None:
         rows.append(("selection_kept_columns", f"{kept} of {n} columns", selection["score_kept"],
                      selection.get("fit_time_kept", 0.0)))
-    return pd.DataFrame([{"model": name, "family": selection.get("model", "lgbm"), "stage": "selection", "score": score,
-                          "fit_s": seconds, "predict_s_per_1k": 0.0, "weight": 0.0, "columns": columns}
-                         for name, columns, score, seconds in rows])
+    return _step_rows("selection", selection.get("model", "lgbm"), rows)
+
+
+def _step_rows(stage: str, family: str, rows: list[tuple[str, str, float | None, float]]) -> pd.DataFrame:
+    """Leaderboard rows of a step before the search (its quick model's scores): ``(name, columns, score, seconds)``
+    each, those without a score left out."""
+    return pd.DataFrame([{"model": name, "family": family, "stage": stage, "score": score, "fit_s": seconds,
+                          "predict_s_per_1k": 0.0, "weight": 0.0, "columns": columns}
+                         for name, columns, score, seconds in rows if score is not None])
 
 
 def selection_note(selection: dict[str, Any] | None) -> str:
@@ -117,9 +123,7 @@ def _generation_rows(generation: dict[str, Any] | None) -> pd.DataFrame:
              generation.get("fit_time_all", 0.0)),
             ("generation_kept_candidates", "+ the generated columns it leaned on", generation.get("score_kept"),
              generation.get("fit_time_kept", 0.0))]
-    return pd.DataFrame([{"model": name, "family": generation.get("model", "lgbm"), "stage": "generation",
-                          "score": score, "fit_s": seconds, "predict_s_per_1k": 0.0, "weight": 0.0, "columns": columns}
-                         for name, columns, score, seconds in rows if score is not None])
+    return _step_rows("generation", generation.get("model", "lgbm"), rows)
 
 
 def generation_note(generation: dict[str, Any] | None) -> str:
