@@ -49,7 +49,6 @@ class BooleanEncoder(ColumnEncoder):
         self.categorical_ = []
         self.feature_names_ = [self.column]
         fallback = np.nan if self.kind == "tree" else 0.5
-        self._index = pd.Index(state["values"], dtype=object)
         self._positions = {v: i for i, v in enumerate(state["values"])}
         self._table = np.array([*state["codes"], fallback], dtype=np.float64)
 
@@ -58,5 +57,5 @@ class BooleanEncoder(ColumnEncoder):
 
     def transform_keys(self, keys: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        idx = key_positions(self._index, self._positions, keys)
+        idx = key_positions(self._positions, keys)
         return self._table[idx][:, None]  # index -1 (missing/unseen) reads the fallback at the end

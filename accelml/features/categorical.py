@@ -83,7 +83,6 @@ class CategoricalEncoder(ColumnEncoder):
             self.categorical_ = []
             return
         categories = state["categories"]
-        self._index = pd.Index(categories, dtype=object)
         self._positions = {c: i for i, c in enumerate(categories)}
         if mode == "one_hot":
             self.feature_names_ = [f"{self.column}__{c}" for c in categories]
@@ -106,7 +105,7 @@ class CategoricalEncoder(ColumnEncoder):
         mode = self.state_["mode"]
         if mode == "target":
             return self._target.transform_keys(keys)
-        idx = key_positions(self._index, self._positions, keys)
+        idx = key_positions(self._positions, keys)
         if mode == "one_hot":
             out = np.zeros((len(idx), len(self.feature_names_)), dtype=np.float64)
             rows = np.flatnonzero(idx >= 0)

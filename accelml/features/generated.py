@@ -144,31 +144,50 @@ class GeneratedFeature:
         table = self.state_["table"]
         if self.kind in _GROUPED or self.kind == "frequency":
             levels = table["levels"]
-            self._index = pd.Index(levels, dtype=object)
             self._positions = {k: i for i, k in enumerate(levels)}
             # the looked-up value of each level, then the value of an unseen level
             unseen = table["default"] if self.kind in _GROUPED else 0.0
             self._lookup = np.array([*table["values"], unseen], dtype=np.float64)
 
+    @property
+    def stateless(self) -> bool:
+        """Whether its values depend on the rows alone, not on a learned table (the arithmetic kinds): the same in
+        every fold, so a prediction computes them once for all the fold preprocessors."""
+        return self.kind in _ARITHMETIC
+
     def values(self, X: pd.DataFrame) -> np.ndarray:
         """The generated column on ``X``'s rows, float64, NaN where undefined."""
         self.get_state()
         _check_frame(X, self.columns)
+        return self.combine([to_float(X[c]) if role is ColumnRole.NUMERIC else category_keys(X[c])
+                             for c, role in zip(self.columns, KINDS[self.kind], strict=True)])
+
+    def combine(self, inputs: list[np.ndarray]) -> np.ndarray:
+        """:meth:`values` from its columns already read, one array each in the order of ``columns``: a numeric
+        column's :func:`~accelml.features.coerce.to_float`, a categorical one's
+        :func:`~accelml.features.coerce.category_keys`. The inputs are left as they are (they may be shared).
+
+        >>> feature = GeneratedFeature({"kind": "frequency", "columns": ["c"]}).fit(pd.DataFrame({"c": ["x", "y", "x"]}))
+        >>> feature.combine([np.array(["x", None, "z"], dtype=object)]).round(3).tolist()
+        [0.667, 0.0, 0.0]
+        """
+        self.get_state()
         if self.kind in _ARITHMETIC:
-            return _arithmetic(self.kind, to_float(X[self.columns[0]]), to_float(X[self.columns[1]]))
-        keys = category_keys(X[self.columns[-1]])
-        found = _lookup(self._index, self._positions, self._lookup, keys)
+            return _arithmetic(self.kind, inputs[0], inputs[1])
+        keys = inputs[-1]
+        missing = pd.isna(keys)
+        found = _lookup(self._positions, self._lookup, keys)
         if self.kind == "frequency":
-            return np.where(pd.isna(keys), self.state_["table"]["missing"], found)
-        found[pd.isna(keys)] = np.nan
+            return np.where(missing, self.state_["table"]["missing"], found)
+        found[missing] = np.nan
         if self.kind == "group_mean":
             return found
-        return _finite(to_float(X[self.columns[0]]) - found)
+        return _finite(inputs[0] - found)
 
 
-def _lookup(index: pd.Index, positions: dict[str, int], lookup: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def _lookup(positions: dict[str, int], lookup: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Each key's value in ``lookup`` (its last entry for an unseen key)."""
-    at = key_positions(index, positions, keys)
+    at = key_positions(positions, keys)
     return lookup[np.where(at < 0, len(lookup) - 1, at)].copy()
 
 
@@ -245,32 +264,42 @@ class GeneratedFeatures:
 
 class GeneratedEncoder(ColumnEncoder):
     """One generated column as an encoder of a preprocessor: it reads its ``sources`` (a frame of them), and gives
-    the raw value for trees, :class:`NumericEncoder`'s scaled value (and missing indicator) for dense models."""
+    the raw value for trees, :class:`NumericEncoder`'s scaled value (and missing indicator) for dense models.
+
+    Attributes:
+        feature: the fitted :class:`GeneratedFeature` (the raw values).
+        numeric: the fitted :class:`NumericEncoder` of the raw values (their encoding).
+    """
 
     def __init__(self, spec: dict[str, Any], context: EncoderContext) -> None:
         spec = check_spec(spec)
         super().__init__(feature_name(spec), context)
         self.sources: tuple[str, ...] = tuple(spec["columns"])
-        self._feature = GeneratedFeature(spec)
+        self.feature = GeneratedFeature(spec)
+
+    @property
+    def roles(self) -> tuple[ColumnRole, ...]:
+        """The role of each source: numeric ones are read as floats, categorical ones as category keys."""
+        return KINDS[self.feature.kind]
 
     def _learn(self, values: pd.DataFrame, y: np.ndarray | None) -> dict[str, Any]:
-        feature = GeneratedFeature(self._feature.spec).fit(values)
+        feature = GeneratedFeature(self.feature.spec).fit(values)
         numeric = NumericEncoder(self.column, self.context)
         return {**feature.get_state(), "numeric": numeric._learn(pd.Series(feature.values(values)), None)}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self._feature = GeneratedFeature(state)
-        self._feature.set_state(state)
-        self.sources = tuple(self._feature.columns)
-        self._numeric = NumericEncoder(self.column, self.context)
-        self._numeric.set_state(state["numeric"])
+        self.feature = GeneratedFeature(state)
+        self.feature.set_state(state)
+        self.sources = tuple(self.feature.columns)
+        self.numeric = NumericEncoder(self.column, self.context)
+        self.numeric.set_state(state["numeric"])
         self.state_ = state
-        self.feature_names_ = self._numeric.feature_names_
+        self.feature_names_ = self.numeric.feature_names_
         self.categorical_ = []
 
     def transform(self, values: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
-        return self._numeric.transform(pd.Series(self._feature.values(values)))
+        return self.numeric.transform(pd.Series(self.feature.values(values)))
 
 
 def generated_specs(schema: Schema) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from accelml.exceptions import ArtifactError, ConfigError, DataError, NotFittedE
 from accelml.features.base import KINDS, ColumnEncoder, EncoderContext
 from accelml.features.boolean import BooleanEncoder
 from accelml.features.categorical import CategoricalEncoder
-from accelml.features.coerce import category_keys, keys_of_objects
+from accelml.features.coerce import category_keys, keys_of_objects, to_float
 from accelml.features.datetime import DatetimeEncoder
 from accelml.features.generated import generated_encoders, restore_encoders
 from accelml.features.images import ImagePixelEncoder
@@ -56,6 +56,34 @@ def _read(X: pd.DataFrame, encoder: ColumnEncoder) -> Any:
 
 
 _FEW_ROWS = 64  # rows up to which category keys are read value by value (see keys_of_objects)
+
+
+def _keys(X: pd.DataFrame, column: str, lower: bool, cache: dict[Any, Any]) -> np.ndarray:
+    """A column's category keys (:func:`~accelml.features.coerce.category_keys`), read once per frame."""
+    key = ("keys", column, lower)
+    if key not in cache and len(X) <= _FEW_ROWS:
+        if "objects" not in cache:  # every column as Python objects, in one call
+            cache["objects"] = dict(zip(X.columns, X.to_numpy(dtype=object).T))
+        cache[key] = keys_of_objects(cache["objects"][column], lower=lower)
+    elif key not in cache:
+        cache[key] = category_keys(X[column], lower=lower)
+    return cache[key]
+
+
+def _floats(X: pd.DataFrame, columns: list[str], cache: dict[Any, Any]) -> dict[str, np.ndarray]:
+    """Columns by name as float64 (:func:`~accelml.features.coerce.to_float` of each), read once per frame: the plain
+    numeric ones in one array operation, and those the numeric encoders read already taken from their matrix."""
+    floats = cache.setdefault("floats", {})
+    absent = [c for c in dict.fromkeys(columns) if c not in floats]
+    plain = [c for c in absent if _plain_number(cache["dtypes"][c])]
+    if plain:
+        floats.update(zip(plain, _float_matrix(X, plain).T))
+    for column in absent:
+        if column not in floats:
+            floats[column] = to_float(X[column])
+    return floats
+
+
 _NAME_SAFE = frozenset("_-.=+/")  # LightGBM and XGBoost reject ",:[]{}<" and quotes in feature names
 
 
@@ -149,8 +177,9 @@ class Preprocessor:
                 only the input columns behind them are read and encoded; the other outputs are left empty (NaN for
                 trees, 0 for dense models). None: every column.
             cache: what was read from ``X`` for another preprocessor (its dtypes, numeric columns as one array,
-                categories as keys), to read again from here: an ensemble of fold models encodes one frame with
-                several preprocessors. A new dict for each new ``X``.
+                categories as keys, the generated columns that no fold learns: ratios, differences, products), to
+                read again from here: an ensemble of fold models encodes one frame with several preprocessors. A new
+                dict for each new ``X``.
 
         Returns:
             A C-contiguous float32 array of shape ``(len(X), len(feature_names_))``.
@@ -171,29 +200,45 @@ class Preprocessor:
             columns = tuple(self.encoders_[i].column for i in numeric)
             if columns not in cache:
                 cache[columns] = _float_matrix(X, list(columns))
-            values, indicators, with_indicator = NumericEncoder.transform_many(
-                [self.encoders_[i] for i in numeric], cache[columns])
-            starts = self._starts[numeric]
-            matrix[:, starts] = values
-            if with_indicator.size:
-                matrix[:, starts[with_indicator] + 1] = indicators
-        done = set(numeric)
+                if self._generated:  # generated columns read their numeric sources from here
+                    cache.setdefault("floats", {}).update(zip(columns, cache[columns].T))
+            self._place_numeric(matrix, numeric, NumericEncoder.transform_many(
+                [self.encoders_[i] for i in numeric], cache[columns]))
+        generated = [i for i in active if self.encoders_[i].sources is not None] if self._generated else []
+        if generated:
+            self._place_numeric(matrix, generated, self._encode_generated(X, generated, cache))
+        done = set(numeric) | set(generated)
         for i in active:
             if i in done:
                 continue
             encoder = self.encoders_[i]
             if encoder.keys_lower is None:
                 self._place(matrix, i, encoder.transform(_read(X, encoder)))
-                continue
-            key = ("keys", encoder.column, encoder.keys_lower)
-            if key not in cache and len(X) <= _FEW_ROWS:
-                if "objects" not in cache:  # every column as Python objects, in one call
-                    cache["objects"] = dict(zip(X.columns, X.to_numpy(dtype=object).T))
-                cache[key] = keys_of_objects(cache["objects"][encoder.column], lower=encoder.keys_lower)
-            elif key not in cache:
-                cache[key] = category_keys(X[encoder.column], lower=encoder.keys_lower)
-            self._place(matrix, i, encoder.transform_keys(cache[key]))
+            else:
+                self._place(matrix, i, encoder.transform_keys(_keys(X, encoder.column, encoder.keys_lower, cache)))
         return matrix
+
+    def _encode_generated(self, X: pd.DataFrame, indices: list[int],
+                          cache: dict[Any, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`NumericEncoder.transform_many` of these generated columns, the numbers of their ``transform``:
+        their sources are read once per frame (``cache``), as are the values of the arithmetic kinds, which are the
+        same in every fold; group means and frequencies are looked up in this preprocessor's tables."""
+        encoders: list[Any] = [self.encoders_[i] for i in indices]
+        floats = _floats(X, [c for e in encoders for c, role in zip(e.sources, e.roles, strict=True)
+                             if role is ColumnRole.NUMERIC], cache)
+        raw = np.empty((len(X), len(encoders)), dtype=np.float64)
+        for j, encoder in enumerate(encoders):
+            feature = encoder.feature
+            memo = ("generated", feature.kind, encoder.sources)  # holds a tuple: no numeric matrix's key
+            if feature.stateless and memo in cache:
+                raw[:, j] = cache[memo]
+                continue
+            values = feature.combine([floats[c] if role is ColumnRole.NUMERIC else _keys(X, c, False, cache)
+                                      for c, role in zip(encoder.sources, encoder.roles, strict=True)])
+            if feature.stateless:
+                cache[memo] = values
+            raw[:, j] = values
+        return NumericEncoder.transform_many([e.numeric for e in encoders], raw)
 
     def columns_behind(self, outputs: np.ndarray) -> list[str]:
         """The input columns whose encodings include any of these output columns (a generated column's sources)."""
@@ -206,6 +251,15 @@ class Preprocessor:
 
     def _encoders_behind(self, outputs: np.ndarray) -> list[int]:
         return np.unique(self._owner[np.asarray(outputs, dtype=np.int64)]).tolist()
+
+    def _place_numeric(self, matrix: np.ndarray, indices: list[int],
+                       encoded: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Place what :meth:`NumericEncoder.transform_many` gave for these encoders."""
+        values, indicators, with_indicator = encoded
+        starts = self._starts[indices]
+        matrix[:, starts] = values
+        if with_indicator.size:
+            matrix[:, starts[with_indicator] + 1] = indicators
 
     def _place(self, matrix: np.ndarray, i: int, block: np.ndarray) -> None:
         width = len(self.encoders_[i].feature_names_)

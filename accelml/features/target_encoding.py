@@ -110,7 +110,6 @@ class TargetEncoder(ColumnEncoder):
     def set_state(self, state: dict[str, Any]) -> None:
         self.state_ = state
         self.categorical_ = []
-        self._index = pd.Index(state["categories"], dtype=object)
         self._positions = {c: i for i, c in enumerate(state["categories"])}
         self._lookup = np.asarray(state["table"], dtype=np.float64).reshape(len(state["categories"]) + 1, -1)
         if self.n_outputs == 1:
@@ -123,5 +122,5 @@ class TargetEncoder(ColumnEncoder):
 
     def transform_keys(self, keys: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        idx = key_positions(self._index, self._positions, keys)
+        idx = key_positions(self._positions, keys)
         return self._lookup[idx]  # -1 (missing/unseen) reads the prior in the last row

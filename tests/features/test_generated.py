@@ -181,3 +181,62 @@ def test_clear_errors() -> None:
         Preprocessor("tree", schema).fit(pd.DataFrame({"a": [1.0, 2.0]}))
     with pytest.raises(DataError, match="'b'"):
         GeneratedFeatures([{"kind": "ratio", "columns": ["a", "b"]}]).fit(pd.DataFrame({"a": [1.0]}))
+
+
+ALL_KINDS = [
+    {"kind": "ratio", "columns": ["a", "b"]},
+    {"kind": "ratio", "columns": ["b", "a"]},
+    {"kind": "product", "columns": ["a", "b"]},
+    {"kind": "difference", "columns": ["b", "n"]},
+    {"kind": "product", "columns": ["a", "s"]},
+    {"kind": "group_mean", "columns": ["a", "c"]},
+    {"kind": "group_deviation", "columns": ["n", "k"]},
+    {"kind": "frequency", "columns": ["c"]},
+    {"kind": "frequency", "columns": ["k"]},
+]
+
+
+def _mixed_frame(n: int, seed: int) -> pd.DataFrame:
+    """Missing values everywhere, a zero divisor, a nullable integer, numbers as strings, category and float keys."""
+    rng = np.random.default_rng(seed)
+    b = rng.choice([0.0, 1.5, 2.0, 3.0, np.nan], n)
+    return pd.DataFrame({
+        "a": np.where(rng.random(n) < 0.15, np.nan, rng.normal(10, 3, n)),
+        "b": b,
+        "n": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 50, n)), dtype="Int64"),
+        "s": pd.Series(np.where(rng.random(n) < 0.2, None, rng.uniform(0, 9, n).round(2).astype(str)), dtype=object),
+        "c": pd.Series(rng.choice(["x", "y", "z", None], n), dtype="category"),
+        "k": rng.choice([1.0, 2.0, 3.0, np.nan], n),
+    })
+
+
+@pytest.mark.parametrize("kind", ["tree", "dense"])
+def test_shared_cache_gives_the_numbers_of_each_encoders_own_transform(kind: str) -> None:
+    """Fold preprocessors reading one frame through one cache (how an ensemble predicts) give, bit for bit, what each
+    generated encoder gives from its own frame of sources, for one row and for many, with unseen levels."""
+    schema = Schema([ColumnSpec(c, ColumnRole.NUMERIC, "float64") for c in "abns"]
+                    + [ColumnSpec(c, ColumnRole.CATEGORICAL, "object") for c in "ck"], target="y",
+                    task="regression", extra={GENERATED_FEATURES: ALL_KINDS})
+    train = _mixed_frame(300, seed=0)
+    train.loc[train["c"] == "z", "c"] = None  # level z and key 3 are unseen in training
+    train["k"] = train["k"].replace(3.0, 1.0)
+    y = np.random.default_rng(1).normal(size=300)
+    folds = [Preprocessor(kind, schema).fit(train.iloc[:200], y[:200]),
+             Preprocessor(kind, schema).fit(train.iloc[100:], y[100:])]
+    new = _mixed_frame(120, seed=2)
+    for X in [new, *(new.iloc[[i]] for i in range(12))]:
+        cache: dict = {}
+        outputs = [pre.transform(X, cache=cache) for pre in folds]
+        assert any(isinstance(key, tuple) and key[0] == "generated" for key in cache)  # arithmetic values shared
+        for pre, out in zip(folds, outputs, strict=True):
+            alone = pre.transform(X)
+            np.testing.assert_array_equal(out.view(np.uint32), alone.view(np.uint32))
+            for i, encoder in enumerate(pre.encoders_):
+                if encoder.sources is None:
+                    continue
+                block = encoder.transform(X[list(encoder.sources)]).astype(np.float32)
+                start = pre._starts[i]
+                np.testing.assert_array_equal(out[:, start: start + block.shape[1]].view(np.uint32),
+                                              block.view(np.uint32), err_msg=encoder.column)
+            lean = pre.feature_names_.index("gen__group_deviation__n__k")
+            np.testing.assert_array_equal(pre.transform(X, outputs=np.array([lean]), cache=cache)[:, lean], out[:, lean])
