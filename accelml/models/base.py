@@ -193,10 +193,10 @@ class Model(BaseEstimator):
         proba = np.asarray(self._predict_raw(X), dtype=np.float64)
         if proba.ndim == 1:
             proba = np.column_stack([1.0 - proba, proba])
-        proba = np.clip(proba, 0.0, None)
+        proba = np.maximum(proba, 0.0)  # what np.clip(proba, 0.0, None) computes, without its Python wrapper
         total = proba.sum(axis=1, keepdims=True)
         total[total == 0] = 1.0
-        return proba / total
+        return np.divide(proba, total, out=proba)  # proba is a new array: divided in place
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class indices for classification, values for regression."""

@@ -257,3 +257,38 @@ def test_xgboost_trees_walked_as_arrays_predict_what_xgboost_does(depth: int) ->
     assert np.array_equal(model._predict_raw(new[:16].astype(np.float64)), expected[:16])  # stacked: float64 in
     binary = MODELS["xgb"](task="binary", params={"n_estimators": 5}, n_jobs=1, seed=0).fit(X, (y > 0).astype(int))
     assert FlatTrees.from_booster(binary.booster_, binary.best_iteration_) is None  # a sigmoid: XGBoost's own
+
+
+def test_catboost_fold_models_share_the_pool_of_the_same_rows() -> None:
+    pytest.importorskip("catboost")
+    from accelml.models import MODELS
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    X[:, 2] = rng.integers(0, 5, 200)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = rng.integers(0, 3, 200)
+    folds = [MODELS["catboost"](task="multiclass", params={"n_estimators": 20 + 10 * k}, n_jobs=1, seed=k)
+             .fit(X, y, categorical=([2], [5])) for k in range(2)]
+    row = X[:1].copy()
+    first = [m._predict_raw(row) for m in folds]  # the second fold model reads the first one's pool
+    assert folds[1]._pool(row) is folds[0]._pool(row)
+    for m, out in zip(folds, first):
+        assert np.array_equal(out, m.estimator_.predict_proba(m._frame(row)))
+    row[0, 0] += 1.0  # the same array with other values: a new pool, the new numbers
+    for m in folds:
+        assert np.array_equal(m._predict_raw(row), m.estimator_.predict_proba(m._frame(row)))
+
+
+def test_validate_frame_leaves_numbers_of_any_numeric_dtype_as_they_are() -> None:
+    from accelml.schema.validate import _coerce
+
+    frame = _frame().drop(columns=["city"])
+    schema = _schema(frame)
+    lean = validate_frame(frame, schema)
+    assert lean is not frame
+    pd.testing.assert_frame_equal(lean, _coerce(frame, schema, strict=True, source="data", keep_other_columns=True))
+    with_city = _frame()
+    pd.testing.assert_frame_equal(validate_frame(with_city, _schema(with_city)),
+                                  _coerce(with_city, _schema(with_city), strict=True, source="data",
+                                          keep_other_columns=True))
