@@ -224,6 +224,16 @@ class _Plan:
     constraints: Constraints
 
 
+def _no_quick_model(d: _Prepared) -> str | None:
+    """Why feature selection and generation, which decide with a quick LightGBM before the search, cannot run on
+    this data (None: they can)."""
+    if image_columns(d.schema) or _reads_text(d.schema):
+        return "the data has images or prose, which networks read"
+    if not lightgbm_installed():
+        return "it needs LightGBM (pip install lightgbm)"
+    return None
+
+
 def _select_features(d: _Prepared, config: FitConfig, validation: Any, metric: Metric, deadline: Deadline,
                      recorded: dict[str, Any] | None) -> Selection:
     """Feature selection (:mod:`accelml.search.selection`) on tables, before the search; the columns it drops leave
@@ -235,10 +245,8 @@ def _select_features(d: _Prepared, config: FitConfig, validation: Any, metric: M
         selection = skipped("feature_selection=False", status="off")
     elif config.feature_selection is None and not is_wide(len(d.X), len(d.schema.features)):
         selection = skipped("the table is not wide; give feature_selection=True to select on it too")
-    elif image_columns(d.schema) or _reads_text(d.schema):
-        selection = skipped("the data has images or prose, which networks read")
-    elif not lightgbm_installed():
-        selection = skipped("it needs LightGBM (pip install lightgbm)")
+    elif why := _no_quick_model(d):
+        selection = skipped(why)
     else:
         context = TrialContext(d.schema.task, metric, seed=config.seed, n_jobs=resolve_jobs(config.n_jobs))
         selection = select_features(d.X, validation, d.schema, context, deadline, time_limit=config.time_limit)
@@ -259,10 +267,8 @@ def _generate_features(d: _Prepared, config: FitConfig, validation: Any, metric:
         generation = generation_skipped("feature_generation=False", status="off")
     elif config.feature_generation is None and is_wide(len(d.X), len(d.schema.features)):
         generation = generation_skipped("the table is wide; give feature_generation=True to generate on it too")
-    elif image_columns(d.schema) or _reads_text(d.schema):
-        generation = generation_skipped("the data has images or prose, which networks read")
-    elif not lightgbm_installed():
-        generation = generation_skipped("it needs LightGBM (pip install lightgbm)")
+    elif why := _no_quick_model(d):
+        generation = generation_skipped(why)
     else:
         context = TrialContext(d.schema.task, metric, seed=config.seed, n_jobs=resolve_jobs(config.n_jobs))
         generation = generate_features(d.X, validation, d.schema, context, deadline, time_limit=config.time_limit)

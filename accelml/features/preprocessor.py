@@ -18,6 +18,7 @@ from accelml.features.images import ImagePixelEncoder
 from accelml.features.numeric import NumericEncoder
 from accelml.features.text import TextEncoder
 from accelml.schema.schema import ColumnRole, Schema
+from accelml.schema.validate import plain_number
 from accelml.tasks import get_task
 
 __all__ = ["FORMAT", "Preprocessor"]
@@ -33,11 +34,6 @@ ENCODERS: dict[ColumnRole, type[ColumnEncoder]] = {
     ColumnRole.TEXT: TextEncoder,
     ColumnRole.IMAGE: ImagePixelEncoder,
 }
-
-def _plain_number(dtype: Any) -> bool:
-    """Whether a column of this dtype converts to float64 in one array operation (numbers and booleans, nullable
-    ones included; not strings or objects)."""
-    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
 
 
 def _float_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -75,7 +71,7 @@ def _floats(X: pd.DataFrame, columns: list[str], cache: dict[Any, Any]) -> dict[
     numeric ones in one array operation, and those the numeric encoders read already taken from their matrix."""
     floats = cache.setdefault("floats", {})
     absent = [c for c in dict.fromkeys(columns) if c not in floats]
-    plain = [c for c in absent if _plain_number(cache["dtypes"][c])]
+    plain = [c for c in absent if plain_number(cache["dtypes"][c])]
     if plain:
         floats.update(zip(plain, _float_matrix(X, plain).T))
     for column in absent:
@@ -195,7 +191,7 @@ class Preprocessor:
         if "dtypes" not in cache:  # once: X[name] per column is slow on a wide frame
             cache["dtypes"] = dict(zip(X.columns, X.dtypes.tolist()))
         numeric = [i for i in active if isinstance(self.encoders_[i], NumericEncoder)
-                   and _plain_number(cache["dtypes"][self.encoders_[i].column])]
+                   and plain_number(cache["dtypes"][self.encoders_[i].column])]
         if numeric:  # one array operation for all plain numeric columns
             columns = tuple(self.encoders_[i].column for i in numeric)
             if columns not in cache:
