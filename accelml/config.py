@@ -36,8 +36,9 @@ class FitConfig:
     models: tuple[str, ...] | None = None
     roles: dict[str, str] = field(default_factory=dict)
     n_splits: int | None = None
-    # Refit the ensemble's members on all rows (lighter, faster to predict); None: where each fold model trained on at
-    # most two thirds of the rows (3 folds or fewer), which also scored better there (see accelml/run.py).
+    # Refit the ensemble's members on all rows (lighter, faster to predict); None: every member where each fold model
+    # trained on at most two thirds of the rows (3 folds or fewer), else trees and linear models (see
+    # accelml/ensemble/refit.py).
     refit_full: bool | None = None
     max_latency_ms: float | None = None  # deployment constraints on the final model (see ensemble/constraints.py)
     max_size_mb: float | None = None

@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 # Share of the time limit kept back from the search for refitting, by refit mode (see refit_mode). A member that would
 # not finish in what is left keeps its fold models.
-_REFIT_SHARE = {"asked": 0.2, "chosen": 0.1, "free": 0.0}
+_REFIT_SHARE = {"asked": 0.2, "chosen": 0.1, "families": 0.05, "free": 0.0}
 
 
 def search_reserve(

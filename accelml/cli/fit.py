@@ -150,8 +150,9 @@ def fit(
     refit_full: Annotated[
         bool | None,
         typer.Option("--refit-full/--no-refit-full",
-                     help="Refit the ensemble on all rows: lighter model, faster predictions. Default: only where "
-                          "validation has 3 folds or fewer (large data).", show_default=False),
+                     help="Refit the ensemble on all rows: lighter model, faster predictions. Default: every member "
+                          "where validation has 3 folds or fewer (large data), else trees and linear models (networks "
+                          "keep their fold models).", show_default=False),
     ] = None,
     resume: Annotated[
         Path | None,

@@ -53,7 +53,7 @@ class Model(BaseEstimator):
     * ``fidelity``: what successive halving counts for it, ``"folds"`` (the pruner is asked after each fold) or
       ``"epochs"`` (also after each epoch of training: ``fit`` takes a ``pruner``);
     * ``device``: ``"cpu"``, or ``"gpu"`` for a family that uses a CUDA GPU when there is one;
-    * ``relative_cost``, ``interruptible``, ``import_seconds``, ``free_refit``: see below.
+    * ``relative_cost``, ``interruptible``, ``import_seconds``, ``free_refit``, ``refit_many_folds``: see below.
     """
 
     key: ClassVar[str] = ""
@@ -80,6 +80,10 @@ class Model(BaseEstimator):
     # Whether training on all rows costs next to nothing (kNN stores the rows): the final model then refits such a
     # member on all rows by default, one model to predict with instead of one per fold.
     free_refit: ClassVar[bool] = False
+    # Whether one model on all rows does as well as the bag of fold models, so that the final model refits such a
+    # member by default whatever the number of folds (trees and linear models; a network's fold models, each started
+    # from its own random weights, are worth more as a bag): see accelml.ensemble.refit.
+    refit_many_folds: ClassVar[bool] = False
     # Whether it learns from pretrained features (ImageNet): on photos such a family opens the search, on small grey
     # images (digits) it comes after the networks trained from scratch (see opening_specs).
     pretrained: ClassVar[bool] = False

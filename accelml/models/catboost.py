@@ -49,6 +49,7 @@ class _StopAtDeadline:
 
 class CatBoostModel(Model):
     key: ClassVar[str] = "catboost"
+    refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
     preprocessing: ClassVar[str] = "tree"
     requires: ClassVar[tuple[str, ...]] = ("catboost",)
     opening_rank: ClassVar[int] = 40

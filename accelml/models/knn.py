@@ -17,6 +17,7 @@ _MAX_ROWS = 20_000  # prediction cost grows with the reference set; a bounded sa
 
 class KNeighborsModel(Model):
     key: ClassVar[str] = "knn"
+    refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
     preprocessing: ClassVar[str] = "dense"
     requires: ClassVar[tuple[str, ...]] = ("sklearn",)
     opening_rank: ClassVar[int] = 60

@@ -40,6 +40,7 @@ class _StopAtDeadline:
 
 class LightGBMModel(Model):
     key: ClassVar[str] = "lgbm"
+    refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
     preprocessing: ClassVar[str] = "tree"
     requires: ClassVar[tuple[str, ...]] = ("lightgbm",)
     opening_rank: ClassVar[int] = 10

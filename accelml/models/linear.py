@@ -34,6 +34,7 @@ def linear_outputs(z: np.ndarray, classifier: bool) -> np.ndarray:
 
 class LinearModel(Model):
     key: ClassVar[str] = "linear"
+    refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
     preprocessing: ClassVar[str] = "dense"
     requires: ClassVar[tuple[str, ...]] = ("sklearn",)
     opening_rank: ClassVar[int] = 20

@@ -67,6 +67,7 @@ class TfidfLinearModel(_Vectorizing, Model):
     baseline, seconds on tens of thousands of texts."""
 
     key: ClassVar[str] = "tfidf_linear"
+    refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
     preprocessing: ClassVar[str] = "text"
     requires: ClassVar[tuple[str, ...]] = ("sklearn",)
     opening_rank: ClassVar[int] = 3

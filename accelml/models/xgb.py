@@ -41,6 +41,7 @@ def _deadline_callback(deadline: Deadline) -> Any:
 
 class XGBoostModel(Model):
     key: ClassVar[str] = "xgb"
+    refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
     preprocessing: ClassVar[str] = "tree"
     requires: ClassVar[tuple[str, ...]] = ("xgboost",)
     opening_rank: ClassVar[int] = 30

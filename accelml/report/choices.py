@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_mode, refit_names
+from accelml.models import MODELS
 from accelml.report.context import ReportContext
 from accelml.report.page import Section, esc, table_html
 from accelml.report.recommend_choices import recommend_choices_section
@@ -63,16 +64,22 @@ def _model_reason(ctx: ReportContext) -> str:
 
 
 def _refit_text(result: FitResult) -> str:
-    """Which members were refit on all rows, and why (asked for, chosen for few folds, or free for kNN)."""
+    """Which members were refit on all rows, and why (asked for, chosen for few folds, trees and linear models
+    with more folds, or free for kNN)."""
     names = refit_names(result.ensemble, result.n_splits)
     if not names:
         return ""
     scheme = (result.extra.get("validation") or {}).get("scheme", "kfold") if isinstance(result.extra, dict) else "kfold"
     mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme)
+    families = {m.name: MODELS[m.model] for m in result.ensemble.members}
+    if mode == "families" and all(families[name].free_refit for name in names):
+        mode = "free"  # only k-nearest neighbours were refit (as in an artifact saved before the families were)
     read = result.ensemble.stack_inputs
-    kept = [m.name for m in result.ensemble.members
-            if m.weight > 0 and len(m.models) > 1 and not m.inputs and m.name not in read]
-    stacked = [m.name for m in result.ensemble.members if len(m.models) > 1 and m.name in read]
+    folds = [m for m in result.ensemble.members if len(m.models) > 1 and not m.inputs]
+    # networks keep their fold models by design where only the families one model suits are refit
+    bagged = [m.name for m in folds if mode == "families" and not families[m.name].refit_many_folds]
+    stacked = [m.name for m in folds if m.name in read and m.name not in bagged] if mode == "chosen" else []
+    kept = [m.name for m in folds if (m.weight > 0 or m.name in read) and m.name not in bagged + stacked]
     listed = esc(", ".join(names))
     if mode == "free":
         return (f"<p>{listed} (k-nearest neighbours) was refit once on all training rows, since that only stores "
@@ -81,6 +88,9 @@ def _refit_text(result: FitResult) -> str:
         why = "as asked (refit-full), for a lighter model and faster predictions"
     elif scheme == "time":
         why = "since with time-ordered validation no fold model had trained on the latest rows"
+    elif mode == "families":
+        why = (f"since a tree or linear model on all rows does as well as the average of its {result.n_splits} fold "
+               "models, and is lighter and faster to predict")
     else:
         why = (f"since with {result.n_splits} folds (at most {REFIT_MAX_FOLDS} refit by default) each fold model had "
                f"trained on only {result.n_splits - 1}/{result.n_splits} of the rows; this is also lighter and faster "
@@ -90,7 +100,10 @@ def _refit_text(result: FitResult) -> str:
     if kept:
         text += (f" {esc(', '.join(kept))} kept {'its' if len(kept) == 1 else 'their'} fold models: the refit would not "
                  "have finished in the time left.")
-    if stacked and mode != "asked":
+    if bagged:
+        text += (f" {esc(', '.join(bagged))} kept {'its' if len(bagged) == 1 else 'their'} fold models: each fold's "
+                 "network starts from its own random weights, and their average is worth more than one network.")
+    if stacked:
         text += (f" {esc(', '.join(stacked))} kept {'its' if len(stacked) == 1 else 'their'} fold models for the "
                  "stacker, which reads the outputs it was validated with.")
     return text + "</p>"

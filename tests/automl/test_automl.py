@@ -164,7 +164,7 @@ def test_import_is_light() -> None:
 
 def test_refit_full_gives_one_model_per_member_and_similar_predictions() -> None:
     table = make_table("binary", n=400, seed=8)
-    bagged = fit(table, max_trials=4, time_limit=None)
+    bagged = fit(table, max_trials=4, time_limit=None, refit_full=False)
     refit = fit(table, max_trials=4, time_limit=None, refit_full=True)
     assert all(len(m.models) == 1 for m in refit.result_.ensemble.members)
     assert any(len(m.models) > 1 for m in bagged.result_.ensemble.members)
@@ -182,8 +182,36 @@ def test_three_folds_or_fewer_refit_the_members_on_all_rows_by_default() -> None
     assert "each fold model had trained on only 2/3 of the rows" in _model_reason_text(three)
     kept = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=3, refit_full=False)
     assert all(len(m.models) == 3 for m in kept.result_.ensemble.members)
-    five = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5)
+    five = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5, refit_full=False)
     assert all(len(m.models) == 5 for m in five.result_.ensemble.members)
+
+
+def test_with_more_folds_trees_and_linear_models_are_refit_and_networks_keep_their_fold_models() -> None:
+    import dataclasses
+
+    from accelml.budget import Deadline
+    from accelml.ensemble.predictor import Ensemble
+    from accelml.ensemble.refit import refit_full
+    from accelml.schema.validate import coerce_training_frame
+    from accelml.tasks import encode_target
+
+    table = make_table("binary", n=400, seed=8)
+    default = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5)
+    assert all(len(m.models) == 1 for m in default.result_.ensemble.members)
+    assert "a tree or linear model on all rows does as well as the average of its 5" in _model_reason_text(default)
+
+    trees = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5, refit_full=False)
+    networks = fit(table, models=["mlp"], max_trials=1, time_limit=None, n_splits=5, refit_full=False)
+    schema = trees.result_.schema
+    X, y = coerce_training_frame(table, schema), encode_target(table["y"], schema)
+    both = Ensemble(trees.result_.ensemble.members + networks.result_.ensemble.members)
+    refit = refit_full(both, X, y, schema, Deadline.after(60), n_jobs=1, seed=0, mode="families")
+    assert {m.model: len(m.models) for m in refit.members} == {**{m.model: 1 for m in trees.result_.ensemble.members},
+                                                               "mlp": 5}
+    trees.result_.ensemble = refit
+    trees.result_.config = dataclasses.replace(trees.result_.config, refit_full=None)  # as the default would refit
+    text = _model_reason_text(trees)
+    assert "each fold's network starts from its own random weights" in text and "mlp_" in text
 
 
 def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_models() -> None:
@@ -209,7 +237,7 @@ def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_m
 
 def test_a_knn_member_is_refit_on_all_rows_with_the_fold_models_neighbourhood() -> None:
     table = make_table("binary", n=400, seed=8)
-    other = fit(table, models=["linear"], max_trials=1, time_limit=None, n_splits=5)
+    other = fit(table, models=["linear"], max_trials=1, time_limit=None, n_splits=5, refit_full=False)
     assert [len(m.models) for m in other.result_.ensemble.members] == [5]  # only the family that refits for free
     model = fit(table, models=["knn"], max_trials=1, time_limit=None, n_splits=5)
     (member,) = model.result_.ensemble.members

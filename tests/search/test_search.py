@@ -46,7 +46,7 @@ def test_repeated_splits_on_small_data_with_a_budget() -> None:
 
 def test_repeated_folds_average_each_rows_predictions() -> None:
     table = make_table("binary", n=240)
-    automl = accelml.AutoML(time_limit=8, n_jobs=1, models=["lgbm", "linear"]).fit(table, target="y")
+    automl = accelml.AutoML(time_limit=8, n_jobs=1, models=["lgbm", "linear"], refit_full=False).fit(table, target="y")
     result = automl.result_
     assert (result.n_splits, result.n_repeats) == (5, 3)
     oof = result.sample_oof
