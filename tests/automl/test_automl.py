@@ -162,6 +162,20 @@ def test_import_is_light() -> None:
     assert out == "", f"import accelml loaded {out}"
 
 
+def test_openmp_threads_wait_briefly_before_sleeping_unless_the_user_said_otherwise() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, accelml; print(os.environ['OMP_WAIT_POLICY'], os.environ['GOMP_SPINCOUNT'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert run.stdout.split() == ["PASSIVE", "10000"]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "GOMP_SPINCOUNT": "0"})
+    assert run.stdout.split() == ["PASSIVE", "0"]
+
+
 def test_refit_full_gives_one_model_per_member_and_similar_predictions() -> None:
     table = make_table("binary", n=400, seed=8)
     bagged = fit(table, max_trials=4, time_limit=None, refit_full=False)
