@@ -304,7 +304,7 @@ def _prepare(frame: pd.DataFrame, target: str, config: FitConfig) -> _Prepared:
 def _plan(config: FitConfig, folds: FoldCache) -> _Plan:
     validation, n_classes = folds.validation, len(folds.schema.classes or [])
     constraints = Constraints(config.max_latency_ms, config.max_size_mb)
-    refit = refit_mode(config.refit_full, validation.n_folds, validation.scheme, len(folds.y))
+    refit = refit_mode(config.refit_full, validation.n_folds, validation.scheme)
     stacking = config.stacking and validation.partition and not constraints.active
     n_jobs = resolve_jobs(config.n_jobs)
     first_repeat_rows = sum(len(train) for train, _ in folds.first_repeat)

@@ -151,8 +151,8 @@ def fit(
         bool | None,
         typer.Option("--refit-full/--no-refit-full",
                      help="Refit the ensemble on all rows: lighter model, faster predictions. Default: every member "
-                          "where validation has 3 folds or fewer (large data), else on 1,500 rows or more the trees and "
-                          "linear models (networks keep their fold models).", show_default=False),
+                          "where validation has 3 folds or fewer (large data), else trees and linear models (networks "
+                          "keep their fold models).", show_default=False),
     ] = None,
     resume: Annotated[
         Path | None,

@@ -16,7 +16,7 @@ from accelml.features import make_input
 from accelml.models import MODELS
 from accelml.schema import Schema
 
-__all__ = ["REFIT_MAX_FOLDS", "REFIT_MIN_ROWS", "refit_full", "refit_mode", "refit_names"]
+__all__ = ["REFIT_MAX_FOLDS", "refit_full", "refit_mode", "refit_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,30 +27,25 @@ logger = logging.getLogger(__name__)
 # With more folds only trees and linear models are refit by default ("families"): on the 60 s ensembles of ten 5-fold
 # tables (bench/refit_probe.py), refitting them (networks kept their fold models) changed the test score by -1.1 %
 # (credit_approval AUC, house_prices_kaggle RMSE) to +10.9 % (segment log loss; nyc_taxis RMSE +8.8 %), ties on five,
-# and took the median 1,000-row batch from 0.087 to 0.033 s. Below REFIT_MIN_ROWS rows the fold models are kept:
-# there the bag is worth most and costs milliseconds (credit_approval, 517 rows, fell to a test AUC of 0.936 at 300 s
-# with its trees refit, against 0.961-0.972 in every earlier 300 s run; house_prices_kaggle, 1,095 rows, lost 1.1 %
-# in each of three 60 s runs).
+# and took the median 1,000-row batch from 0.087 to 0.033 s.
 REFIT_MAX_FOLDS = 3
-REFIT_MIN_ROWS = 1_500
 
 
-def refit_mode(refit_full: bool | None, n_splits: int, scheme: str = "kfold", n_rows: int | None = None) -> str:
+def refit_mode(refit_full: bool | None, n_splits: int, scheme: str = "kfold") -> str:
     """How the ensemble's members are refit on all rows: ``"asked"`` (``refit_full=True``), ``"chosen"`` (the
     default where validation has 2 or 3 folds, or is time-ordered: no fold model saw the latest rows), ``"families"``
-    (the default with more folds on ``n_rows`` of at least ``REFIT_MIN_ROWS``: members of the families one model
-    suits, ``Model.refit_many_folds``), or ``"free"`` (``refit_full=False``, fewer rows, or one holdout split): only
-    those that refit for free (k-nearest neighbours).
+    (the default with more folds: members of the families one model suits, ``Model.refit_many_folds``), or
+    ``"free"`` (``refit_full=False``, or one holdout split): only those that refit for free (k-nearest neighbours).
 
     >>> refit_mode(None, 3), refit_mode(None, 5), refit_mode(None, 1), refit_mode(True, 5), refit_mode(False, 3)
     ('chosen', 'families', 'free', 'asked', 'free')
-    >>> refit_mode(None, 5, "time"), refit_mode(None, 5, n_rows=1_000), refit_mode(None, 5, n_rows=2_000)
-    ('chosen', 'free', 'families')
+    >>> refit_mode(None, 5, "time")
+    'chosen'
     """
     if refit_full is None:
         if 1 < n_splits <= REFIT_MAX_FOLDS or (scheme == "time" and n_splits > 1):
             return "chosen"
-        return "families" if n_splits > 1 and (n_rows is None or n_rows >= REFIT_MIN_ROWS) else "free"
+        return "families" if n_splits > 1 else "free"
     return "asked" if refit_full else "free"
 
 

@@ -70,7 +70,7 @@ def _refit_text(result: FitResult) -> str:
     if not names:
         return ""
     scheme = (result.extra.get("validation") or {}).get("scheme", "kfold") if isinstance(result.extra, dict) else "kfold"
-    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme, result.n_rows)
+    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme)
     families = {m.name: MODELS[m.model] for m in result.ensemble.members}
     if mode == "families" and all(families[name].free_refit for name in names):
         mode = "free"  # only k-nearest neighbours were refit (as in an artifact saved before the families were)

@@ -210,9 +210,6 @@ def test_with_more_folds_trees_and_linear_models_are_refit_and_networks_keep_the
     from accelml.tasks import encode_target
 
     table = make_table("binary", n=400, seed=8)
-    small = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5)
-    assert all(len(m.models) == 5 for m in small.result_.ensemble.members)  # fewer rows than REFIT_MIN_ROWS
-    table = make_table("binary", n=1_600, seed=8)
     default = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=None, n_splits=5)
     assert all(len(m.models) == 1 for m in default.result_.ensemble.members)
     assert "a tree or linear model on all rows does as well as the average of its 5" in _model_reason_text(default)

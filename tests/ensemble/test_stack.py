@@ -69,9 +69,11 @@ def test_a_stacked_ensemble_predicts_saves_and_loads(stacked_only: accelml.AutoM
     assert [m.name for m in members if m.weight > 0] == [stacker.spec.name]
     assert [m.name for m in members[:-1]] == list(stacker.extra["inputs"])  # inputs first, at weight 0
     assert all(m.weight == 0 for m in members[:-1]) and members[-1].inputs == tuple(stacker.extra["inputs"])
-    # on 300 rows (fewer than REFIT_MIN_ROWS) the k-nearest-neighbours input keeps its fold models (kNN is otherwise
-    # refit on all rows): the stacker reads what it was validated with
-    assert [len(m.models) for m in members if m.model == "knn"] == [stacked_only.result_.n_splits]
+    # with 5 folds the inputs of the families one model suits (kNN among them) are refit on all rows, as AutoGluon's
+    # refit_full does; the stacker keeps its fold models, which learned from out-of-fold outputs
+    assert stacked_only.result_.n_splits == 5
+    assert [len(m.models) for m in members if m.model == "knn"] == [1]
+    assert len(members[-1].models) == 5
 
     X = table.drop(columns="y")
     proba = stacked_only.predict_proba(X)
