@@ -214,3 +214,28 @@ def test_catboost_scores_fewer_borders_for_many_classes() -> None:
     binary = MODELS["catboost"](task="binary", params={"n_estimators": 20}, n_jobs=1, seed=0)
     X2, y2, _ = data("binary")
     assert binary.fit(X2, y2, categorical=(cats, [4])).estimator_.get_all_params()["border_count"] == 254
+
+
+def test_lgbm_scores_a_large_batch_through_many_trees_on_every_thread(tmp_path, monkeypatch) -> None:
+    """Threads follow the work, rows x trees, not only the matrix's size: a 1,000-row batch through a 26-class model
+    uses every thread, one row stays on one; the numbers are the same either way, and after a save and load."""
+    pytest.importorskip("lightgbm")
+    from accelml.models import lgbm
+
+    X, y, cats = data("multiclass", n=600)
+    model = MODELS["lgbm"](task="multiclass", params={"n_estimators": 40, "min_child_samples": 5}, n_jobs=2, seed=0)
+    model.fit(X, y, categorical=(cats, [4]))
+    trees = model.trees_used()
+    assert trees == model.rounds_used_ * 3
+    batch = np.repeat(X, lgbm._PARALLEL_TREE_VISITS // (trees * len(X)) + 1, axis=0)
+    assert model._predict_threads(batch) == 2 and model._predict_threads(X[:1]) == 1
+    parallel = model.predict_proba(batch)
+    with monkeypatch.context() as m:
+        m.setattr(lgbm, "_PARALLEL_TREE_VISITS", 10**12)
+        assert model._predict_threads(batch) == 1
+        one_thread = model.predict_proba(batch)
+    np.testing.assert_array_equal(parallel, one_thread)
+    model.save(tmp_path)
+    loaded = type(model).load(tmp_path)
+    assert loaded.trees_used() == trees
+    np.testing.assert_allclose(loaded.predict_proba(batch), one_thread, rtol=1e-12)
