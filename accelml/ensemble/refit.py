@@ -22,8 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Folds at or below which the ensemble is refit on all rows by default: each fold model trained on at most two thirds
 # of the rows. On adult (32,561 rows, 3 folds) refitting the 60 s ensemble's three members took the test AUC from
-# 0.92853 to 0.92891 and halved a 1,000-row batch; a 300 s one-member ensemble went from 0.92894 to 0.92924. With 5
-# folds (spambase, 3,450 rows) every refit member scored lower than its five fold models (0.99037 -> 0.99022).
+# 0.92853 to 0.92891 and halved a 1,000-row batch; a 300 s one-member ensemble went from 0.92894 to 0.92924.
 # With more folds only trees and linear models are refit by default ("families"): on the 60 s ensembles of ten 5-fold
 # tables (bench/refit_probe.py), refitting them (networks kept their fold models) changed the test score by -1.1 %
 # (credit_approval AUC, house_prices_kaggle RMSE) to +10.9 % (segment log loss; nyc_taxis RMSE +8.8 %), ties on five,
