@@ -40,8 +40,10 @@ class AutoML(BaseEstimator):
         refit_full: Refit the final ensemble's members on all rows (one model each instead of one per fold): a
             lighter artifact and faster predictions; a fifth of the time limit is kept for it. ``None`` (default):
             every member where validation has 3 folds or fewer (large data), with a tenth of the limit kept for it;
-            with more folds the trees and linear models (a network keeps its fold models), with a twentieth; each
-            member refit while the time left allows; ``False``: never (a k-nearest-neighbours member is always refit).
+            with more folds the trees and linear models (a network keeps its fold models), with a twentieth, unless
+            under a time limit the ensemble with all its fold models predicts 1,000 rows within 1/3,000 of the limit
+            (then they are kept); each member refit while the time left allows; ``False``: never (a
+            k-nearest-neighbours member is always refit).
         stacking: Add a second layer (LightGBM on the columns plus the best models' out-of-fold outputs) when
             validation is k-fold and there are no deployment constraints; greedy selection uses it only if it helps.
         workers: Trials run at once, each in a worker process with ``n_jobs // workers`` threads; ``None`` chooses:

@@ -19,7 +19,7 @@ from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.decision import decision_record, threshold_plan
 from accelml.ensemble.predictor import Ensemble
-from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_full, refit_mode
+from accelml.ensemble.refit import REFIT_MAX_FOLDS, bag_allowance, bag_batch_seconds, refit_full, refit_mode
 from accelml.ensemble.stack import fit_stacker
 from accelml.exceptions import ConfigError, DataError, TimeLimitError
 from accelml.features.images import image_columns
@@ -181,12 +181,15 @@ def fit_pipeline(
             trials.append(stacker)
     ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, plan.constraints)
     # Refit on all rows as refit_mode says; members that refit for free (kNN) always are: one neighbour search, not k.
-    ensemble = refit_full(ensemble, d.X, d.y, d.schema, deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3),
-                          n_jobs=plan.n_jobs, seed=config.seed, mode=plan.refit,
-                          seconds=_refit_seconds(trials, validation.n_folds))
+    refit_deadline = deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3)
+    ensemble, mode, bag = _weigh_bag(ensemble, d, config, plan, trials, refit_deadline)
+    ensemble = refit_full(ensemble, d.X, d.y, d.schema, refit_deadline, n_jobs=plan.n_jobs, seed=config.seed,
+                          mode=mode, seconds=_refit_seconds(trials, validation.n_folds))
     ensemble.share_preprocessors().set_threads(plan.n_jobs)
     result = _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
                      costs, folds, plan, deadline, started)
+    if bag is not None:
+        result.extra["fold_models"] = bag
     result.extra["feature_selection"] = selection.to_dict()
     result.extra["feature_generation"] = generation.to_dict()
     if decision is not None:  # a binary task's threshold, from the final ensemble's out-of-fold probabilities
@@ -437,6 +440,25 @@ def _too_short(config: FitConfig, trials: list[Any], started: float, search_star
         f"no model finished within the {config.time_limit:g} s limit on this data ({n_rows:,} rows, {n_features:,} "
         f"features): reading and checking took {before:.1f} s, the search {searched:.1f} s without finishing a "
         f"trial{why}. Give a time limit of at least {suggest} s (--time-limit {suggest})")
+
+
+def _weigh_bag(ensemble: Ensemble, d: _Prepared, config: FitConfig, plan: _Plan, trials: list[Any],
+               deadline: Deadline) -> tuple[Ensemble, str, dict[str, Any] | None]:
+    """Where the default would refit trees and linear models under a time limit, first time the ensemble with every
+    fold model (k-nearest neighbours refit, as always): within :func:`bag_allowance` it keeps them all (refit mode
+    ``"free"``). Returns the ensemble, the refit mode to apply, and what was weighed (None: nothing)."""
+    allowance = bag_allowance(config.time_limit, plan.refit)
+    if allowance is None:
+        return ensemble, plan.refit, None
+    ensemble = refit_full(ensemble, d.X, d.y, d.schema, deadline, n_jobs=plan.n_jobs, seed=config.seed, mode="free")
+    ensemble.share_preprocessors().set_threads(plan.n_jobs)
+    names = set(ensemble.names)
+    estimate = sum(t.result.predict_time for t in trials if t.result.spec.name in names)
+    seconds = bag_batch_seconds(ensemble, d.X, estimate=estimate, allowance=allowance)
+    kept = seconds is not None and seconds <= allowance
+    logger.info("fold models %s: 1,000 rows in %s, allowance %.3f s", "kept" if kept else "refit where they can be",
+                "not measured" if seconds is None else f"{seconds:.3f} s", allowance)
+    return ensemble, "free" if kept else plan.refit, {"kept": kept, "batch_s": seconds, "allowance_s": allowance}
 
 
 def _refit_seconds(trials: list[Any], n_splits: int) -> dict[str, float]:

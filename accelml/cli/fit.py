@@ -152,7 +152,8 @@ def fit(
         typer.Option("--refit-full/--no-refit-full",
                      help="Refit the ensemble on all rows: lighter model, faster predictions. Default: every member "
                           "where validation has 3 folds or fewer (large data), else trees and linear models (networks "
-                          "keep their fold models).", show_default=False),
+                          "keep their fold models) unless all fold models predict 1,000 rows within 1/3,000 of the "
+                          "time limit.", show_default=False),
     ] = None,
     resume: Annotated[
         Path | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from accelml.ensemble.refit import REFIT_MAX_FOLDS, refit_mode, refit_names
 from accelml.models import MODELS
@@ -63,12 +64,36 @@ def _model_reason(ctx: ReportContext) -> str:
     return text + table_html(rows, ["member", "family", "weight", f"own validation {metric.name}"], numeric=[2, 3])
 
 
+def _bag_text(result: FitResult, bag: dict[str, Any]) -> str:
+    """Why the default kept every fold model, or refit: what the ensemble with all its fold models took to predict
+    1,000 rows, against what the time limit allows (``bag_allowance``)."""
+    allowance = f"{bag['allowance_s'] * 1000:,.0f} ms"
+    limit = getattr(result.config, "time_limit", None)
+    given = f" for a {limit:g} s fit" if limit else ""
+    if bag.get("kept"):
+        return (f"<p>Every member kept its {result.n_splits} fold models: together they predict 1,000 rows in "
+                f"{bag['batch_s'] * 1000:,.0f} ms, within the {allowance} allowed{given}, and on small tables the "
+                "average of the fold models is worth more than one model refit on all rows "
+                "(<code>refit_full=True</code> refits them).</p>")
+    if bag.get("batch_s") is None:
+        return (f"<p>Going by the search, the ensemble with every fold model would take over three times the "
+                f"{allowance} allowed{given} to predict 1,000 rows, so the fold models were not all kept.</p>")
+    return (f"<p>With every fold model the ensemble predicted 1,000 rows in {bag['batch_s'] * 1000:,.0f} ms, over "
+            f"the {allowance} allowed{given} for keeping them all.</p>")
+
+
 def _refit_text(result: FitResult) -> str:
     """Which members were refit on all rows, and why (asked for, chosen for few folds, trees and linear models
     with more folds, or free for kNN)."""
     names = refit_names(result.ensemble, result.n_splits)
-    if not names:
-        return ""
+    bag = result.extra.get("fold_models") if isinstance(result.extra, dict) else None
+    weighed = _bag_text(result, bag) if bag else ""
+    if not names or (bag and bag.get("kept")):
+        knn = [n for n in names if MODELS[next(m.model for m in result.ensemble.members if m.name == n)].free_refit]
+        if knn:
+            weighed += (f"<p>{esc(', '.join(knn))} (k-nearest neighbours) was refit once on all training rows, since "
+                        "that only stores them: one neighbour search instead of one per fold.</p>")
+        return weighed
     scheme = (result.extra.get("validation") or {}).get("scheme", "kfold") if isinstance(result.extra, dict) else "kfold"
     mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme)
     families = {m.name: MODELS[m.model] for m in result.ensemble.members}
@@ -95,8 +120,8 @@ def _refit_text(result: FitResult) -> str:
         why = (f"since with {result.n_splits} folds (at most {REFIT_MAX_FOLDS} refit by default) each fold model had "
                f"trained on only {result.n_splits - 1}/{result.n_splits} of the rows; this is also lighter and faster "
                "to predict")
-    text = (f"<p>{listed} {'was' if len(names) == 1 else 'were'} then refit once on all training rows, {why}. The "
-            "validation scores are those of the fold models replaced.")
+    text = (f"{weighed}<p>{listed} {'was' if len(names) == 1 else 'were'} then refit once on all training rows, {why}. "
+            "The validation scores are those of the fold models replaced.")
     if kept:
         text += (f" {esc(', '.join(kept))} kept {'its' if len(kept) == 1 else 'their'} fold models: the refit would not "
                  "have finished in the time left.")

@@ -228,6 +228,43 @@ def test_with_more_folds_trees_and_linear_models_are_refit_and_networks_keep_the
     assert "each fold's network starts from its own random weights" in text and "mlp_" in text
 
 
+def test_under_a_time_limit_fold_models_are_kept_when_they_predict_within_the_allowance(monkeypatch) -> None:
+    import accelml.ensemble.refit as refit
+
+    table = make_table("binary", n=400, seed=8)
+    monkeypatch.setattr(refit, "BAG_BATCH_SHARE", 1.0)  # a 1,000-row batch may take the whole limit
+    kept = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=20, n_splits=5)
+    bag = kept.result_.extra["fold_models"]
+    assert bag["kept"] and 0 < bag["batch_s"] <= bag["allowance_s"] == 20
+    assert all(len(m.models) == 5 for m in kept.result_.ensemble.members)
+    assert "kept its 5 fold models: together they predict 1,000 rows in" in _model_reason_text(kept)
+
+    monkeypatch.setattr(refit, "BAG_BATCH_SHARE", 1e-9)  # far below what the search measured: not even timed
+    refit_ = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=20, n_splits=5)
+    bag = refit_.result_.extra["fold_models"]
+    assert not bag["kept"] and bag["batch_s"] is None
+    assert all(len(m.models) == 1 for m in refit_.result_.ensemble.members)
+    text = _model_reason_text(refit_)
+    assert "over three times the 0 ms allowed for a 20 s fit" in text and "refit once on all training rows" in text
+    # without a time limit nothing is weighed: trees and linear models are refit as before
+    assert "fold_models" not in fit(table, models=["lgbm"], max_trials=1, time_limit=None, n_splits=5).result_.extra
+
+
+def test_a_bag_is_timed_on_a_thousand_rows_unless_the_search_says_it_is_far_too_slow() -> None:
+    from accelml.ensemble.refit import bag_batch_seconds
+
+    table = make_table("binary", n=200, seed=3)
+    model = fit(table, models=["lgbm"], max_trials=1, time_limit=None, n_splits=5, refit_full=False)
+    calls: list[int] = []
+    ensemble = model.result_.ensemble
+    predict = ensemble.predict
+    ensemble.predict = lambda X: calls.append(len(X)) or predict(X)  # type: ignore[method-assign]
+    X = table.drop(columns=["y"])
+    seconds = bag_batch_seconds(ensemble, X, estimate=0.01, allowance=0.01)
+    assert seconds is not None and seconds > 0 and calls == [1, 1000, 1000]
+    assert bag_batch_seconds(ensemble, X, estimate=0.031, allowance=0.01) is None and len(calls) == 3
+
+
 def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_models() -> None:
     from accelml.budget import Deadline
     from accelml.ensemble.refit import refit_full
