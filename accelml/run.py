@@ -19,7 +19,14 @@ from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.decision import decision_record, threshold_plan
 from accelml.ensemble.predictor import Ensemble
-from accelml.ensemble.refit import REFIT_MAX_FOLDS, bag_allowance, bag_batch_seconds, refit_full, refit_mode
+from accelml.ensemble.refit import (
+    REFIT_MAX_FOLDS,
+    bag_allowance,
+    bag_batch_seconds,
+    one_fold_names,
+    refit_full,
+    refit_mode,
+)
 from accelml.ensemble.stack import fit_stacker
 from accelml.exceptions import ConfigError, DataError, TimeLimitError
 from accelml.features.images import image_columns
@@ -183,6 +190,7 @@ def fit_pipeline(
     # Refit on all rows as refit_mode says; members that refit for free (kNN) always are: one neighbour search, not k.
     refit_deadline = deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3)
     ensemble, mode, bag = _weigh_bag(ensemble, d, config, plan, trials, refit_deadline)
+    bagged = ensemble
     ensemble = refit_full(ensemble, d.X, d.y, d.schema, refit_deadline, n_jobs=plan.n_jobs, seed=config.seed,
                           mode=mode, seconds=_refit_seconds(trials, validation.n_folds))
     ensemble.share_preprocessors().set_threads(plan.n_jobs)
@@ -190,6 +198,8 @@ def fit_pipeline(
                      costs, folds, plan, deadline, started)
     if bag is not None:
         result.extra["fold_models"] = bag
+    if one_fold_names(bagged, ensemble):
+        result.extra["one_fold"] = one_fold_names(bagged, ensemble)
     result.extra["feature_selection"] = selection.to_dict()
     result.extra["feature_generation"] = generation.to_dict()
     if decision is not None:  # a binary task's threshold, from the final ensemble's out-of-fold probabilities

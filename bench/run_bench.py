@@ -143,7 +143,9 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "n_trials_ok": sum(t.ok for t in trials),
         "n_trials_by_status": _count(t.status for t in trials),
         "n_splits": result.n_splits,
-        "ensemble": [{"name": m.name, "weight": float(m.weight)} for m in result.ensemble.members],
+        "ensemble": [{"name": m.name, "weight": float(m.weight), "models": len(m.models)}
+                     for m in result.ensemble.members],
+        "fold_models": result.extra.get("fold_models"),  # the refit default's weighing of the bag, if any
         "families": _family_bests(trials, metric.greater_is_better),
     }
 

@@ -26,6 +26,7 @@ _MISSING = -1e9  # trees route missing values to one side: a value below every r
 class ForestModel(Model):
     preprocessing: ClassVar[str] = "tree"
     refit_many_folds: ClassVar[bool] = True  # see Model.refit_many_folds
+    one_fold_suffices: ClassVar[bool] = True  # see Model.one_fold_suffices
     requires: ClassVar[tuple[str, ...]] = ("sklearn", "skops")  # skops writes and reads its files
     memory_factor: ClassVar[float] = 6.0  # every tree holds its own sample of the rows
     onnx_export: ClassVar[str | None] = "sklearn_forest"

@@ -53,7 +53,8 @@ class Model(BaseEstimator):
     * ``fidelity``: what successive halving counts for it, ``"folds"`` (the pruner is asked after each fold) or
       ``"epochs"`` (also after each epoch of training: ``fit`` takes a ``pruner``);
     * ``device``: ``"cpu"``, or ``"gpu"`` for a family that uses a CUDA GPU when there is one;
-    * ``relative_cost``, ``interruptible``, ``import_seconds``, ``free_refit``, ``refit_many_folds``: see below.
+    * ``relative_cost``, ``interruptible``, ``import_seconds``, ``free_refit``, ``refit_many_folds``,
+      ``one_fold_suffices``: see below.
     """
 
     key: ClassVar[str] = ""
@@ -84,6 +85,10 @@ class Model(BaseEstimator):
     # member by default whatever the number of folds (trees and linear models; a network's fold models, each started
     # from its own random weights, are worth more as a bag): see accelml.ensemble.refit.
     refit_many_folds: ClassVar[bool] = False
+    # Whether one fold model predicts about as well as the bag of them (a forest already averages hundreds of trees):
+    # where such a member's refit on all rows was wanted but would not finish in the time left, the final model keeps
+    # its first fold model instead of all of them (see accelml.ensemble.refit).
+    one_fold_suffices: ClassVar[bool] = False
     # Whether it learns from pretrained features (ImageNet): on photos such a family opens the search, on small grey
     # images (digits) it comes after the networks trained from scratch (see opening_specs).
     pretrained: ClassVar[bool] = False

@@ -85,9 +85,16 @@ def _bag_text(result: FitResult, bag: dict[str, Any]) -> str:
 def _refit_text(result: FitResult) -> str:
     """Which members were refit on all rows, and why (asked for, chosen for few folds, trees and linear models
     with more folds, or free for kNN)."""
-    names = refit_names(result.ensemble, result.n_splits)
-    bag = result.extra.get("fold_models") if isinstance(result.extra, dict) else None
+    extra = result.extra if isinstance(result.extra, dict) else {}
+    one_fold = list(extra.get("one_fold", []))
+    names = refit_names(result.ensemble, result.n_splits, one_fold)
+    bag = extra.get("fold_models")
     weighed = _bag_text(result, bag) if bag else ""
+    if one_fold:
+        weighed += (f"<p>{esc(', '.join(one_fold))} kept {'its' if len(one_fold) == 1 else 'their'} first fold model "
+                    "only: the refit on all rows would not have finished in the time left, and a forest's fold "
+                    "models, each an average of hundreds of trees, predict nearly alike, so one costs a fold's "
+                    "share of the prediction time for nearly the same output.</p>")
     if not names or (bag and bag.get("kept")):
         knn = [n for n in names if MODELS[next(m.model for m in result.ensemble.members if m.name == n)].free_refit]
         if knn:

@@ -33,7 +33,7 @@ def performance_section(ctx: ReportContext) -> Section:
         intro = (f"No test data was given: these charts use the final ensemble's <b>{esc(ev.label)}</b>, each row "
                  "predicted by models that did not train on it. Pass test data for an independent check "
                  "(<code>accelml report MODEL --data test.csv</code>).")
-        if refit_names(result.ensemble, result.n_splits):
+        if refit_names(result.ensemble, result.n_splits, result.extra.get("one_fold", ())):
             intro += (" Members of the final model were refit on all rows; these predictions come from the fold "
                       "models they replaced.")
     if not get_task(ctx.task).classification:

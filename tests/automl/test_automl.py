@@ -286,6 +286,39 @@ def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_m
     assert refit(0.1) == [1] * len(names)
 
 
+def test_a_forest_whose_refit_would_not_finish_keeps_its_first_fold_model_only() -> None:
+    from accelml.budget import Deadline
+    from accelml.ensemble.predictor import Ensemble
+    from accelml.ensemble.refit import one_fold_names, refit_full, refit_names
+    from accelml.schema.validate import coerce_training_frame
+    from accelml.tasks import encode_target
+
+    table = make_table("binary", n=300, seed=5)
+    model = fit(table, models=["extra_trees"], max_trials=1, time_limit=None, n_splits=5, refit_full=False)
+    networks = fit(table, models=["mlp"], max_trials=1, time_limit=None, n_splits=5, refit_full=False)
+    ensemble = Ensemble(model.result_.ensemble.members + networks.result_.ensemble.members)
+    schema = model.result_.schema
+    X, y = coerce_training_frame(table, schema), encode_target(table["y"], schema)
+    names = [m.name for m in ensemble.members]
+    out = refit_full(ensemble, X, y, schema, Deadline.after(30), n_jobs=1, seed=0, mode="families",
+                     seconds=dict.fromkeys(names, 60.0))  # no refit would finish
+    counts = {m.model: len(m.models) for m in out.members}
+    assert counts == {"extra_trees": 1, "mlp": 5}  # a network's fold models are not thinned
+    forest = next(m for m in out.members if m.model == "extra_trees")
+    before = next(m for m in ensemble.members if m.model == "extra_trees")
+    assert forest.models[0] is before.models[0] and forest.preprocessors[0] is before.preprocessors[0]
+    assert one_fold_names(ensemble, out) == [forest.name] and forest.name not in refit_names(out, 5, [forest.name])
+    predicted = out.predict(X)
+    assert predicted.shape == (len(X), 2) and np.all(np.isfinite(predicted))
+    # the same with time to spare: refit on all rows, not thinned
+    refit = refit_full(ensemble, X, y, schema, Deadline.after(30), n_jobs=1, seed=0, mode="families")
+    assert one_fold_names(ensemble, refit) == [] and {m.model: len(m.models) for m in refit.members} == {
+        "extra_trees": 1, "mlp": 5}
+    model.result_.ensemble, model.result_.extra["one_fold"] = out, [forest.name]
+    model.result_.config = __import__("dataclasses").replace(model.result_.config, refit_full=None)
+    assert f"{forest.name} kept its first fold model only" in _model_reason_text(model)
+
+
 def test_a_knn_member_is_refit_on_all_rows_with_the_fold_models_neighbourhood() -> None:
     table = make_table("binary", n=400, seed=8)
     other = fit(table, models=["linear"], max_trials=1, time_limit=None, n_splits=5, refit_full=False)
