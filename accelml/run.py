@@ -191,8 +191,10 @@ def fit_pipeline(
     refit_deadline = deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3)
     ensemble, mode, bag = _weigh_bag(ensemble, d, config, plan, trials, refit_deadline)
     bagged = ensemble
+    read = ensemble.stack_inputs  # a stacker is refit on its inputs' out-of-fold outputs
     ensemble = refit_full(ensemble, d.X, d.y, d.schema, refit_deadline, n_jobs=plan.n_jobs, seed=config.seed,
-                          mode=mode, seconds=_refit_seconds(trials, validation.n_folds))
+                          mode=mode, seconds=_refit_seconds(trials, validation.n_folds),
+                          stack_oof={t.result.spec.name: t.oof for t in trials if t.result.spec.name in read})
     ensemble.share_preprocessors().set_threads(plan.n_jobs)
     result = _result(d, chosen, config, metric is not None or config.metric is not None, trials, ensemble, score, oof,
                      costs, folds, plan, deadline, started)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from accelml.budget import Deadline
-from accelml.ensemble.predictor import Ensemble, Member
+from accelml.ensemble.predictor import Ensemble, Member, stack_features
 from accelml.features import make_input
 from accelml.models import MODELS
 from accelml.schema import Schema
@@ -90,6 +90,7 @@ def bag_batch_seconds(ensemble: Ensemble, X: pd.DataFrame, *, estimate: float, a
 def refit_full(
     ensemble: Ensemble, X: pd.DataFrame, y: np.ndarray, schema: Schema, deadline: Deadline, *, n_jobs: int, seed: int,
     mode: str = "asked", seconds: Mapping[str, float] | None = None,
+    stack_oof: Mapping[str, np.ndarray] | None = None,
 ) -> Ensemble:
     """Each member trained once on all rows, the heaviest-weighted first; a member whose refit the deadline cuts
     short, or whose expected ``seconds`` exceed the time left, keeps its fold models.
@@ -98,8 +99,9 @@ def refit_full(
     stacked member reads (a stacker reads what it was validated with); ``"families"`` every member of a family one
     model on all rows suits (``Model.refit_many_folds``: trees and linear models, not networks), a stacker's inputs
     included; ``"free"`` only those whose family refits for free (``Model.free_refit``, k-nearest neighbours), which
-    every fit does. A stacked member keeps its fold models: it learned from out-of-fold outputs, which only fold
-    models give."""
+    every fit does. A stacked member learned from its inputs' out-of-fold outputs: where ``stack_oof`` holds them
+    (member name -> out-of-fold output for every row) it is refit on all rows with them in ``"asked"`` and
+    ``"families"`` modes, else it keeps its fold models."""
     if mode not in ("asked", "chosen", "families", "free"):
         raise ValueError(f"unknown refit mode {mode!r}")
     preprocessors: dict[str, tuple[Any, np.ndarray]] = {}  # per input kind: the featurizer and its output
@@ -110,7 +112,9 @@ def refit_full(
         skip = {"asked": False, "chosen": member.name in read, "families": not cls.refit_many_folds,
                 "free": member.name in read or not cls.free_refit}[mode]
         unused = member.weight <= 0 and member.name not in read
-        if len(member.models) == 1 or member.inputs or skip or unused:
+        stacked = bool(member.inputs) and (mode not in ("asked", "families") or stack_oof is None
+                                           or any(name not in stack_oof for name in member.inputs))
+        if len(member.models) == 1 or stacked or skip or unused:
             continue
         if deadline.expired():
             refit[member.name] = _one_fold(member, cls)
@@ -125,6 +129,8 @@ def refit_full(
             pre = make_input(cls.preprocessing, schema, seed=seed)
             preprocessors[cls.preprocessing] = (pre, pre.fit_transform(X, y))
         pre, matrix = preprocessors[cls.preprocessing]
+        if member.inputs:  # the inputs' out-of-fold outputs, last, as the fold models learned them
+            matrix = np.hstack([matrix, stack_features([stack_oof[name] for name in member.inputs])])
         template = member.models[0]
         model = cls(task=template.task, params=template.refit_params(member.models), n_jobs=n_jobs, seed=seed)
         model.fit(matrix, y, deadline=deadline, categorical=(pre.categorical_indices_, pre.categorical_cardinalities_))
@@ -148,11 +154,11 @@ def _one_fold(member: Member, cls: type) -> Member:
 
 
 def refit_names(ensemble: Ensemble, n_splits: int, one_fold: Sequence[str] = ()) -> list[str]:
-    """The members that were refit on all rows: one model each where validation had several folds (a stacked member
-    never is), but for those that kept ``one_fold`` model (see :func:`one_fold_names`)."""
+    """The members that were refit on all rows: one model each where validation had several folds, but for those
+    that kept ``one_fold`` model (see :func:`one_fold_names`)."""
     if n_splits < 2:
         return []
-    return [m.name for m in ensemble.members if len(m.models) == 1 and not m.inputs and m.name not in one_fold]
+    return [m.name for m in ensemble.members if len(m.models) == 1 and m.name not in one_fold]
 
 
 def one_fold_names(before: Ensemble, after: Ensemble) -> list[str]:

@@ -229,7 +229,7 @@ def test_with_more_folds_trees_and_linear_models_are_refit_and_networks_keep_the
 
 
 def test_under_a_time_limit_fold_models_are_kept_when_they_predict_within_the_allowance(monkeypatch) -> None:
-    import accelml.ensemble.refit as refit
+    from accelml.ensemble import refit
 
     table = make_table("binary", n=400, seed=8)
     monkeypatch.setattr(refit, "BAG_BATCH_SHARE", 1.0)  # a 1,000-row batch may take the whole limit

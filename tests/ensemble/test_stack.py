@@ -8,6 +8,7 @@ import pytest
 import accelml
 from accelml.ensemble import build
 from accelml.ensemble.predictor import stack_features
+from accelml.ensemble.refit import refit_names
 from accelml.metrics import get_metric
 from tests.conftest import make_table
 
@@ -70,10 +71,13 @@ def test_a_stacked_ensemble_predicts_saves_and_loads(stacked_only: accelml.AutoM
     assert [m.name for m in members[:-1]] == list(stacker.extra["inputs"])  # inputs first, at weight 0
     assert all(m.weight == 0 for m in members[:-1]) and members[-1].inputs == tuple(stacker.extra["inputs"])
     # with 5 folds the inputs of the families one model suits (kNN among them) are refit on all rows, as AutoGluon's
-    # refit_full does; the stacker keeps its fold models, which learned from out-of-fold outputs
+    # refit_full does, and so is the stacker, on its inputs' out-of-fold outputs for every row, as its fold models were
     assert stacked_only.result_.n_splits == 5
     assert [len(m.models) for m in members if m.model == "knn"] == [1]
-    assert len(members[-1].models) == 5
+    (refit,) = members[-1].models
+    (pre,) = members[-1].preprocessors
+    assert refit.booster_.num_feature() == pre.n_features_out_ + len(stacker.extra["inputs"])  # binary: one column each
+    assert members[-1].name in refit_names(stacked_only.result_.ensemble, 5)
 
     X = table.drop(columns="y")
     proba = stacked_only.predict_proba(X)
@@ -87,6 +91,37 @@ def test_a_stacked_ensemble_predicts_saves_and_loads(stacked_only: accelml.AutoM
     loaded = accelml.load(tmp_path / "model")
     assert [m.inputs for m in loaded.result_.ensemble.members] == [m.inputs for m in members]
     np.testing.assert_allclose(loaded.predict_proba(X).to_numpy(), proba.to_numpy(), rtol=1e-9)
+
+
+def test_a_stacker_is_refit_only_with_its_inputs_out_of_fold_outputs(stacked_only: accelml.AutoML, table) -> None:
+    from accelml.budget import Deadline
+    from accelml.ensemble.predictor import Ensemble, Member
+    from accelml.ensemble.refit import refit_full
+    from accelml.schema.validate import coerce_training_frame
+    from accelml.tasks import encode_target
+
+    stacker = _stacker(stacked_only)
+    trials = {t.spec.name: t for t in stacked_only.result_.trials}
+    assert all(trials[name].ok for name in stacker.extra["inputs"])
+    schema = stacked_only.result_.schema
+    X, y = coerce_training_frame(table, schema), encode_target(table["y"], schema)
+    # the fitted stacker's members, its own model repeated as if it were five fold models
+    members = stacked_only.result_.ensemble.members
+    top = members[-1]
+    folds = Member(top.name, top.model, top.weight, top.preprocessors * 5, top.models * 5, top.inputs)
+    ensemble = Ensemble(members[:-1] + [folds])
+    rng = np.random.default_rng(0)
+    oof = {name: rng.random(len(y)) for name in top.inputs}
+
+    def stacker_models(**kw) -> int:
+        out = refit_full(ensemble, X, y, schema, Deadline.after(60), n_jobs=1, seed=0, **kw)
+        return len(out.members[-1].models)
+
+    assert stacker_models(mode="families") == 5  # no out-of-fold outputs given
+    assert stacker_models(mode="families", stack_oof={top.inputs[0]: oof[top.inputs[0]]}) == 5  # not all of them
+    assert stacker_models(mode="chosen", stack_oof=oof) == 5  # its inputs keep their fold models: so does it
+    assert stacker_models(mode="families", stack_oof=oof) == 1
+    assert stacker_models(mode="asked", stack_oof=oof) == 1
 
 
 def test_no_stacker_when_switched_off_on_a_holdout_or_under_constraints(table) -> None:
