@@ -200,8 +200,9 @@ def fit_pipeline(
                      costs, folds, plan, deadline, started)
     if bag is not None:
         result.extra["fold_models"] = bag
-    if one_fold_names(bagged, ensemble):
-        result.extra["one_fold"] = one_fold_names(bagged, ensemble)
+    one_fold = one_fold_names(bagged, ensemble)
+    if one_fold:
+        result.extra["one_fold"] = one_fold
     result.extra["feature_selection"] = selection.to_dict()
     result.extra["feature_generation"] = generation.to_dict()
     if decision is not None:  # a binary task's threshold, from the final ensemble's out-of-fold probabilities

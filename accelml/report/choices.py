@@ -82,6 +82,14 @@ def _bag_text(result: FitResult, bag: dict[str, Any]) -> str:
             f"the {allowance} allowed{given} for keeping them all.</p>")
 
 
+def _knn_text(names: list[str]) -> str:
+    """Why k-nearest-neighbours members were refit on all rows ("" for none)."""
+    if not names:
+        return ""
+    return (f"<p>{esc(', '.join(names))} (k-nearest neighbours) was refit once on all training rows, since that only "
+            "stores them: one neighbour search instead of one per fold.</p>")
+
+
 def _refit_text(result: FitResult) -> str:
     """Which members were refit on all rows, and why (asked for, chosen for few folds, trees and linear models
     with more folds, or free for kNN)."""
@@ -95,15 +103,11 @@ def _refit_text(result: FitResult) -> str:
                     "only: the refit on all rows would not have finished in the time left, and a forest's fold "
                     "models, each an average of hundreds of trees, predict nearly alike, so one costs a fold's "
                     "share of the prediction time for nearly the same output.</p>")
-    if not names or (bag and bag.get("kept")):
-        knn = [n for n in names if MODELS[next(m.model for m in result.ensemble.members if m.name == n)].free_refit]
-        if knn:
-            weighed += (f"<p>{esc(', '.join(knn))} (k-nearest neighbours) was refit once on all training rows, since "
-                        "that only stores them: one neighbour search instead of one per fold.</p>")
-        return weighed
-    scheme = (result.extra.get("validation") or {}).get("scheme", "kfold") if isinstance(result.extra, dict) else "kfold"
-    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme)
     families = {m.name: MODELS[m.model] for m in result.ensemble.members}
+    if not names or (bag and bag.get("kept")):
+        return weighed + _knn_text([n for n in names if families[n].free_refit])
+    scheme = (extra.get("validation") or {}).get("scheme", "kfold")
+    mode = refit_mode(getattr(result.config, "refit_full", False), result.n_splits, scheme)
     if mode == "families" and all(families[name].free_refit for name in names):
         mode = "free"  # only k-nearest neighbours were refit (as in an artifact saved before the families were)
     read = result.ensemble.stack_inputs
@@ -114,8 +118,7 @@ def _refit_text(result: FitResult) -> str:
     kept = [m.name for m in folds if (m.weight > 0 or m.name in read) and m.name not in bagged + stacked]
     listed = esc(", ".join(names))
     if mode == "free":
-        return (f"<p>{listed} (k-nearest neighbours) was refit once on all training rows, since that only stores "
-                "them: one neighbour search instead of one per fold.</p>")
+        return weighed + _knn_text(names)
     if mode == "asked":
         why = "as asked (refit-full), for a lighter model and faster predictions"
     elif scheme == "time":
