@@ -46,6 +46,12 @@ class AutoML(BaseEstimator):
             k-nearest-neighbours member is always refit).
         stacking: Add a second layer (LightGBM on the columns plus the best models' out-of-fold outputs) when
             validation is k-fold and there are no deployment constraints; greedy selection uses it only if it helps.
+        prune: Under a time limit, make a table ensemble lighter where its members' prediction cost outweighs what
+            they add: where it would predict 1,000 rows slower than 1/3,000 of the limit (20 ms at 60 s) or one row
+            slower than 5 ms, selection is run again among its members within that allowance (then twice, four
+            times it), and the lightest result whose validation loss is within 0.1 % of the full ensemble's replaces
+            it. The report and ``result_.extra["lighter"]`` say what was weighed and dropped. ``False``: keep every
+            member greedy selection chose.
         workers: Trials run at once, each in a worker process with ``n_jobs // workers`` threads; ``None`` chooses:
             one per core on small tables with a time limit of 30 s or more (where one model cannot use several
             cores), else one. More than one worker makes the tuning order depend on which trial finishes first.
@@ -104,6 +110,7 @@ class AutoML(BaseEstimator):
         max_size_mb: float | None = None,
         work_dir: str | Path | None = None,
         stacking: bool = True,
+        prune: bool = True,
         workers: int | None = None,
         groups: str | None = None,
         image_shape: Any = None,
@@ -126,6 +133,7 @@ class AutoML(BaseEstimator):
         self.max_size_mb = max_size_mb
         self.work_dir = work_dir
         self.stacking = stacking
+        self.prune = prune
         self.workers = workers
         self.groups = groups
         self.image_shape = image_shape

@@ -19,6 +19,7 @@ from accelml.ensemble.build import build_ensemble
 from accelml.ensemble.constraints import Constraints
 from accelml.ensemble.decision import decision_record, threshold_plan
 from accelml.ensemble.predictor import Ensemble
+from accelml.ensemble.prune import Allowance
 from accelml.ensemble.refit import (
     REFIT_MAX_FOLDS,
     bag_allowance,
@@ -186,7 +187,9 @@ def fit_pipeline(
                               trial_id=max(t.result.spec.trial_id for t in trials) + 1)
         if stacker is not None:
             trials.append(stacker)
-    ensemble, score, oof, costs = build_ensemble(trials, folds, chosen, plan.constraints)
+    ensemble, score, oof, costs, lighter = build_ensemble(trials, folds, chosen, plan.constraints,
+                                                          allowance=plan.allowance, refit=plan.refit,
+                                                          deadline=deadline, n_jobs=plan.n_jobs)
     # Refit on all rows as refit_mode says; members that refit for free (kNN) always are: one neighbour search, not k.
     refit_deadline = deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3)
     ensemble, mode, bag = _weigh_bag(ensemble, d, config, plan, trials, refit_deadline)
@@ -200,6 +203,8 @@ def fit_pipeline(
                      costs, folds, plan, deadline, started)
     if bag is not None:
         result.extra["fold_models"] = bag
+    if lighter is not None:
+        result.extra["lighter"] = lighter
     one_fold = one_fold_names(bagged, ensemble)
     if one_fold:
         result.extra["one_fold"] = one_fold
@@ -238,6 +243,7 @@ class _Plan:
     n_jobs: int
     workers: int
     constraints: Constraints
+    allowance: Allowance | None  # what the ensemble may cost to predict before it is made lighter (None: any)
 
 
 def _no_quick_model(d: _Prepared) -> str | None:
@@ -335,6 +341,9 @@ def _plan(config: FitConfig, folds: FoldCache) -> _Plan:
         workers=config.workers or (1 if image_columns(folds.schema) or _reads_text(folds.schema)
                                    else default_workers(folds, n_jobs, config.time_limit)),
         constraints=constraints,
+        # tables only: an image or text network's prediction costs what it costs
+        allowance=Allowance.for_limit(config.time_limit) if config.prune and not constraints.active
+        and not image_columns(folds.schema) and not _reads_text(folds.schema) else None,
     )
 
 

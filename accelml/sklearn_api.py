@@ -36,6 +36,7 @@ class _AutoEstimator(BaseEstimator):
         max_latency_ms: float | None = None,
         max_size_mb: float | None = None,
         stacking: bool = True,
+        prune: bool = True,
         workers: int | None = None,
         groups: str | None = None,
         image_shape: Any = None,
@@ -56,6 +57,7 @@ class _AutoEstimator(BaseEstimator):
         self.max_latency_ms = max_latency_ms
         self.max_size_mb = max_size_mb
         self.stacking = stacking
+        self.prune = prune
         self.workers = workers
         self.groups = groups
         self.image_shape = image_shape

@@ -73,6 +73,7 @@ EXAMPLE: dict[str, Any] = {
     "max_latency_ms": 50.0,
     "max_size_mb": 20.0,
     "stacking": False,
+    "prune": False,
     "workers": 2,
     "groups": "store",
     "image_shape": (28, 28),

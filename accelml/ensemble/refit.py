@@ -17,8 +17,8 @@ from accelml.features import make_input
 from accelml.models import MODELS
 from accelml.schema import Schema
 
-__all__ = ["BAG_BATCH_SHARE", "REFIT_MAX_FOLDS", "bag_allowance", "bag_batch_seconds", "one_fold_names", "refit_full",
-           "refit_mode", "refit_names"]
+__all__ = ["BAG_BATCH_SHARE", "REFIT_MAX_FOLDS", "bag_allowance", "bag_batch_seconds", "one_fold_names", "planned_models",
+           "refit_full", "refit_mode", "refit_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +109,8 @@ def refit_full(
     read = ensemble.stack_inputs
     for member in sorted(ensemble.members, key=lambda m: -m.weight):  # stable: ties keep the ensemble's order
         cls = MODELS[member.model]
-        skip = {"asked": False, "chosen": member.name in read, "families": not cls.refit_many_folds,
-                "free": member.name in read or not cls.free_refit}[mode]
         unused = member.weight <= 0 and member.name not in read
-        stacked = bool(member.inputs) and (mode not in ("asked", "families") or stack_oof is None
-                                           or any(name not in stack_oof for name in member.inputs))
-        if len(member.models) == 1 or stacked or skip or unused:
+        if len(member.models) == 1 or _keeps_folds(member, mode, read, stack_oof or {}) or unused:
             continue
         if deadline.expired():
             refit[member.name] = _one_fold(member, cls)
@@ -140,6 +136,22 @@ def refit_full(
             continue
         refit[member.name] = Member(member.name, member.model, member.weight, [pre], [model], member.inputs)
     return Ensemble([refit.get(m.name, m) for m in ensemble.members], ensemble.temperature)
+
+
+def _keeps_folds(member: Member, mode: str, read: set[str], stack_oof: Mapping[str, Any]) -> bool:
+    """Whether :func:`refit_full` in ``mode`` leaves ``member`` its fold models by choice (not for want of time)."""
+    cls = MODELS[member.model]
+    skip = {"asked": False, "chosen": member.name in read, "families": not cls.refit_many_folds,
+            "free": member.name in read or not cls.free_refit}[mode]
+    stacked = bool(member.inputs) and (mode not in ("asked", "families")
+                                       or any(name not in stack_oof for name in member.inputs))
+    return skip or stacked
+
+
+def planned_models(member: Member, mode: str, read: set[str]) -> int:
+    """The models ``member`` will predict with after :func:`refit_full` in ``mode`` (a stacker's inputs ``read``, and
+    their out-of-fold outputs at hand), where its refit finishes: 1, or its fold models."""
+    return len(member.models) if _keeps_folds(member, mode, read, dict.fromkeys(read)) else 1
 
 
 def _one_fold(member: Member, cls: type) -> Member:

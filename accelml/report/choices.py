@@ -41,7 +41,12 @@ def _model_reason(ctx: ReportContext) -> str:
     best = max(ok, key=lambda t: t.score if metric.greater_is_better else -t.score)
     scores = {t.spec.name: t.score for t in ok}
     gain = _better(result.val_score, best.score, metric.greater_is_better)
-    if len(members) == 1:
+    lighter = result.extra.get("lighter") if isinstance(result.extra, dict) else None
+    if len(members) == 1 and lighter and lighter.get("pruned"):
+        text = (f"<p>The final model is one trial, <b>{esc(members[0].name)}</b> ({metric.name} "
+                f"{result.val_score:.4f}): the lightest choice close to the ensemble that greedy selection found "
+                "(below).</p>")
+    elif len(members) == 1:
         text = (f"<p>The final model is the single best trial, <b>{esc(members[0].name)}</b> "
                 f"({metric.name} {result.val_score:.4f}): greedy ensemble selection found no mix of models that "
                 "validated better.</p>")
@@ -55,13 +60,40 @@ def _model_reason(ctx: ReportContext) -> str:
         text += (f"<p>Its class probabilities are then calibrated by one temperature, <b>T = {temperature:.3f}</b>, "
                  f"fitted on the out-of-fold predictions ({'below 1 sharpens' if temperature < 1 else 'above 1 softens'} "
                  f"them); the score above includes it. The predicted class and the order of rows never change.</p>")
-    text += _refit_text(result)
+    text += _lighter_text(result, metric) + _refit_text(result)
     latency = result.extra.get("latency") if isinstance(result.extra, dict) else None
     if latency:
         text += (f"<p>Prediction time of the final model: {latency['single_row_ms']:.1f} ms for one row, "
                  f"{latency['batch_ms_per_row'] * 1000:,.0f} ms per 1,000 rows in a batch.</p>")
     rows = [[m.name, m.model, m.weight, scores.get(m.name, float("nan"))] for m in members]
     return text + table_html(rows, ["member", "family", "weight", f"own validation {metric.name}"], numeric=[2, 3])
+
+
+def _lighter_text(result: FitResult, metric: Any) -> str:
+    """What the prediction allowance weighed (see accelml.ensemble.prune): the members dropped and what the lighter
+    ensemble costs and scores, or why every member stayed ("" where the ensemble fit the allowance)."""
+    lighter = result.extra.get("lighter") if isinstance(result.extra, dict) else None
+    if not lighter:
+        return ""
+    limit = getattr(result.config, "time_limit", None)
+    allowance = (f"the {lighter['allowance_batch_s'] * 1000:,.0f} ms per 1,000 rows and "
+                 f"{lighter['allowance_row_ms']:g} ms per row allowed" + (f" for a {limit:g} s fit" if limit else ""))
+    full = (f"Greedy selection's ensemble would predict 1,000 rows in about {lighter['batch_s'] * 1000:,.0f} ms and "
+            f"one row in {lighter['row_ms']:.1f} ms, over {allowance}")
+    if not lighter.get("pruned"):
+        return (f"<p>{full}; no lighter mix of its members validated within 0.1 % of it, so all were kept.</p>")
+
+    def score(loss: float) -> float:
+        return -loss if metric.greater_is_better else loss
+
+    scale = lighter.get("scale", 1)
+    within = "within that allowance" if scale == 1 else f"within {scale} times that allowance"
+    return (f"<p>{full}. Selection was run again among its members {within}, and the result, without "
+            f"{esc(', '.join(lighter['dropped']))}, predicts 1,000 rows in about "
+            f"{lighter['batch_s_after'] * 1000:,.0f} ms and one row in {lighter['row_ms_after']:.1f} ms for a "
+            f"validation {metric.name} of {score(lighter['loss_after']):.5f} against {score(lighter['loss_before']):.5f}"
+            " (within 0.1 %): a member whose prediction cost outweighs what it adds is dropped "
+            "(<code>prune=False</code> keeps them all).</p>")
 
 
 def _bag_text(result: FitResult, bag: dict[str, Any]) -> str:

@@ -68,11 +68,11 @@ def test_too_few_rows_keep_temperature_one() -> None:
 def test_a_fit_sharpens_out_of_fold_probabilities_that_are_too_soft(monkeypatch) -> None:
     original = build.build_ensemble
 
-    def soften(trials, folds, metric, constraints=None):
+    def soften(trials, folds, metric, constraints=None, **kwargs):
         for t in trials:
             if t.oof is not None:
                 t.oof = apply_temperature(t.oof, 3.0)
-        return original(trials, folds, metric, constraints)
+        return original(trials, folds, metric, constraints, **kwargs)
 
     monkeypatch.setattr("accelml.run.build_ensemble", soften)
     model = accelml.AutoML(max_trials=2, time_limit=None, n_jobs=1, n_splits=3, models=["lgbm"])

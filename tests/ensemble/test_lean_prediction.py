@@ -186,6 +186,8 @@ def test_a_forest_walked_by_hand_predicts_what_scikit_learn_does(key: str, task:
     one_by_one = np.concatenate([model._tree_mean(_fill(new[i: i + 1])) for i in range(len(new))])
     assert np.array_equal(one_by_one, expected)  # a few rows: every tree walked at once
     assert np.array_equal(model._tree_mean(_fill(new)), expected)  # many rows: tree by tree
+    model.set_threads(3)  # the trees shared out between threads, added up in the same order
+    assert np.array_equal(model._tree_mean(_fill(new)), expected)
 
 
 @pytest.mark.parametrize("task", ["binary", "regression"])

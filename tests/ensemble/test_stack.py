@@ -35,11 +35,11 @@ def stacked_only(table) -> accelml.AutoML:
 
     _stack_index: list[int] = []
 
-    def find_stacker(trials, folds, metric, constraints=None):
+    def find_stacker(trials, folds, metric, constraints=None, **kwargs):
         candidates = sorted((t for t in trials if t.result.ok and t.models and t.oof is not None),
                             key=lambda t: (t.result.loss, t.result.spec.trial_id))
         _stack_index[:] = [i for i, t in enumerate(candidates) if t.result.spec.stage == "stack"]
-        return original_build(trials, folds, metric, constraints)
+        return original_build(trials, folds, metric, constraints, **kwargs)
 
     original_build = build.build_ensemble
     mp = pytest.MonkeyPatch()
