@@ -192,7 +192,7 @@ def fit_pipeline(
                                                           deadline=deadline, n_jobs=plan.n_jobs)
     # Refit on all rows as refit_mode says; members that refit for free (kNN) always are: one neighbour search, not k.
     refit_deadline = deadline.child(reserve=0.02 * (config.time_limit or 0) + 0.3)
-    ensemble, mode, bag = _weigh_bag(ensemble, d, config, plan, trials, refit_deadline)
+    ensemble, mode, bag = _weigh_bag(ensemble, d, config, plan, refit_deadline)
     bagged = ensemble
     read = ensemble.stack_inputs  # a stacker is refit on its inputs' out-of-fold outputs
     ensemble = refit_full(ensemble, d.X, d.y, d.schema, refit_deadline, n_jobs=plan.n_jobs, seed=config.seed,
@@ -464,8 +464,7 @@ def _too_short(config: FitConfig, trials: list[Any], started: float, search_star
         f"trial{why}. Give a time limit of at least {suggest} s (--time-limit {suggest})")
 
 
-def _weigh_bag(ensemble: Ensemble, d: _Prepared, config: FitConfig, plan: _Plan, trials: list[Any],
-               deadline: Deadline) -> tuple[Ensemble, str, dict[str, Any] | None]:
+def _weigh_bag(ensemble: Ensemble, d: _Prepared, config: FitConfig, plan: _Plan, deadline: Deadline) -> tuple[Ensemble, str, dict[str, Any] | None]:
     """Where the default would refit trees and linear models under a time limit, first time the ensemble with every
     fold model (k-nearest neighbours refit, as always): within :func:`bag_allowance` it keeps them all (refit mode
     ``"free"``). Returns the ensemble, the refit mode to apply, and what was weighed (None: nothing)."""
@@ -474,13 +473,12 @@ def _weigh_bag(ensemble: Ensemble, d: _Prepared, config: FitConfig, plan: _Plan,
         return ensemble, plan.refit, None
     ensemble = refit_full(ensemble, d.X, d.y, d.schema, deadline, n_jobs=plan.n_jobs, seed=config.seed, mode="free")
     ensemble.share_preprocessors().set_threads(plan.n_jobs)
-    names = set(ensemble.names)
-    estimate = sum(t.result.predict_time for t in trials if t.result.spec.name in names)
-    seconds = bag_batch_seconds(ensemble, d.X, estimate=estimate, allowance=allowance)
+    seconds, hundred = bag_batch_seconds(ensemble, d.X, allowance=allowance)
     kept = seconds is not None and seconds <= allowance
     logger.info("fold models %s: 1,000 rows in %s, allowance %.3f s", "kept" if kept else "refit where they can be",
-                "not measured" if seconds is None else f"{seconds:.3f} s", allowance)
-    return ensemble, "free" if kept else plan.refit, {"kept": kept, "batch_s": seconds, "allowance_s": allowance}
+                f"over {hundred:.3f} s (100 rows)" if seconds is None else f"{seconds:.3f} s", allowance)
+    return ensemble, "free" if kept else plan.refit, {"kept": kept, "batch_s": seconds, "batch_100_s": hundred,
+                                                      "allowance_s": allowance}
 
 
 def _refit_seconds(trials: list[Any], n_splits: int) -> dict[str, float]:

@@ -107,6 +107,9 @@ def _bag_text(result: FitResult, bag: dict[str, Any]) -> str:
                 f"{bag['batch_s'] * 1000:,.0f} ms, within the {allowance} allowed{given}, and on small tables the "
                 "average of the fold models is worth more than one model refit on all rows "
                 "(<code>refit_full=True</code> refits them).</p>")
+    if bag.get("batch_s") is None and bag.get("batch_100_s") is not None:
+        return (f"<p>With every fold model the ensemble took {bag['batch_100_s'] * 1000:,.0f} ms for 100 rows, already "
+                f"over the {allowance} allowed for 1,000 rows{given}, so the fold models were not all kept.</p>")
     if bag.get("batch_s") is None:
         return (f"<p>Going by the search, the ensemble with every fold model would take over three times the "
                 f"{allowance} allowed{given} to predict 1,000 rows, so the fold models were not all kept.</p>")

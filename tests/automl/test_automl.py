@@ -239,18 +239,19 @@ def test_under_a_time_limit_fold_models_are_kept_when_they_predict_within_the_al
     assert all(len(m.models) == 5 for m in kept.result_.ensemble.members)
     assert "kept its 5 fold models: together they predict 1,000 rows in" in _model_reason_text(kept)
 
-    monkeypatch.setattr(refit, "BAG_BATCH_SHARE", 1e-9)  # far below what the search measured: not even timed
+    monkeypatch.setattr(refit, "BAG_BATCH_SHARE", 1e-9)  # 100 rows already take longer: 1,000 are not timed
     refit_ = fit(table, models=["lgbm", "linear"], max_trials=3, time_limit=20, n_splits=5)
     bag = refit_.result_.extra["fold_models"]
     assert not bag["kept"] and bag["batch_s"] is None
     assert all(len(m.models) == 1 for m in refit_.result_.ensemble.members)
     text = _model_reason_text(refit_)
-    assert "over three times the 0 ms allowed for a 20 s fit" in text and "refit once on all training rows" in text
+    assert bag["batch_100_s"] > 0 and "for 100 rows, already over the 0 ms allowed for 1,000 rows for a 20 s fit" in text
+    assert "refit once on all training rows" in text
     # without a time limit nothing is weighed: trees and linear models are refit as before
     assert "fold_models" not in fit(table, models=["lgbm"], max_trials=1, time_limit=None, n_splits=5).result_.extra
 
 
-def test_a_bag_is_timed_on_a_thousand_rows_unless_the_search_says_it_is_far_too_slow() -> None:
+def test_a_bag_is_timed_on_a_thousand_rows_unless_a_hundred_already_take_too_long() -> None:
     from accelml.ensemble.refit import bag_batch_seconds
 
     table = make_table("binary", n=200, seed=3)
@@ -260,9 +261,11 @@ def test_a_bag_is_timed_on_a_thousand_rows_unless_the_search_says_it_is_far_too_
     predict = ensemble.predict
     ensemble.predict = lambda X: calls.append(len(X)) or predict(X)  # type: ignore[method-assign]
     X = table.drop(columns=["y"])
-    seconds = bag_batch_seconds(ensemble, X, estimate=0.01, allowance=0.01)
-    assert seconds is not None and seconds > 0 and calls == [1, 1000, 1000]
-    assert bag_batch_seconds(ensemble, X, estimate=0.031, allowance=0.01) is None and len(calls) == 3
+    seconds, hundred = bag_batch_seconds(ensemble, X, allowance=10.0)
+    assert seconds is not None and 0 < hundred < 10.0 and seconds > 0 and calls == [1, 100, 1000, 1000]
+    calls.clear()
+    seconds, hundred = bag_batch_seconds(ensemble, X, allowance=1e-9)  # 100 rows already over: 1,000 not timed
+    assert seconds is None and hundred > 1e-9 and calls == [1, 100]
 
 
 def test_a_member_whose_refit_would_not_finish_in_the_time_left_keeps_its_fold_models() -> None:
