@@ -2,19 +2,19 @@
 
 Greedy ensemble selection keeps every member that lowers the out-of-fold loss at all, however little and whatever it
 costs to predict. Under a time limit the default weighs that: when the ensemble, as it will be after the refit,
-predicts 1,000 rows in more than :data:`BATCH_SHARE` of the limit or one row in more than :data:`ROW_MS`, selection is
-run again among its members with those allowances (then twice and four times them) as a budget, and the lightest
-result whose validation loss is within :data:`TOLERANCE` of the full ensemble's replaces it. On magic_telescope at
-60 s the full ensemble (CatBoost, three LightGBMs, extra trees and a stacker on three of them) took 54 ms per 1,000
-rows; without the extra trees and the stacker, 27 ms, for a validation AUC of 0.94046 instead of 0.94104 (test
-0.94684 instead of 0.94778; AutoGluon medium 0.9468, FLAML 0.93738).
+predicts 1,000 rows in more than the bag's share of the limit (:data:`~accelml.ensemble.refit.BAG_BATCH_SHARE`, 20 ms
+at 60 s) or one row in more than :data:`ROW_MS`, selection is run again among its members with those allowances (then
+twice and four times them) as a budget, and the lightest result whose validation loss is within :data:`TOLERANCE`
+of the full ensemble's replaces it. On magic_telescope at 60 s the full ensemble (CatBoost, three LightGBMs, extra
+trees and a stacker on three of them) took 54 ms per 1,000 rows; without the extra trees and the stacker, 27 ms, for a
+validation AUC of 0.94046 instead of 0.94104 (test 0.94684 instead of 0.94778; AutoGluon medium 0.9468, FLAML 0.93738).
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +23,10 @@ import pandas as pd
 
 from accelml.ensemble.greedy import greedy_weights
 from accelml.ensemble.predictor import Member
+from accelml.ensemble.refit import BAG_BATCH_SHARE
 
-__all__ = ["BATCH_SHARE", "ROW_MS", "TOLERANCE", "Allowance", "MemberCost", "lighter_weights", "measure_costs"]
+__all__ = ["ROW_MS", "TOLERANCE", "Allowance", "PredictionCost", "lighter_weights", "measure_costs", "with_inputs"]
 
-BATCH_SHARE = 1 / 3000  # of the time limit, for 1,000 rows: 20 ms at 60 s, 100 ms at 300 s (as for the bag)
 ROW_MS = 5.0  # one row, in process
 TOLERANCE = 1e-3  # of the validation loss: what the benchmark calls a tie
 _SCALES = (1, 2, 4)  # the allowances tried, lightest first
@@ -46,12 +46,13 @@ class Allowance:
         >>> Allowance.for_limit(60), Allowance.for_limit(None)
         (Allowance(batch_s=0.02, row_ms=5.0), None)
         """
-        return cls(round(BATCH_SHARE * time_limit, 6)) if time_limit else None
+        return cls(round(BAG_BATCH_SHARE * time_limit, 6)) if time_limit else None
 
 
 @dataclass(frozen=True)
-class MemberCost:
-    """A member's prediction cost as it will be after the refit: ``models`` fold models (1 where it is refit)."""
+class PredictionCost:
+    """What a member costs to predict as it will be after the refit (or what preprocessing costs), in a 1,000-row
+    batch and for one row. (Not :class:`~accelml.ensemble.constraints.MemberCost`: latency and size on disk.)"""
 
     batch_s: float  # 1,000 rows
     row_ms: float  # one row
@@ -60,8 +61,24 @@ class MemberCost:
         return {"batch_s": round(self.batch_s, 5), "row_ms": round(self.row_ms, 3)}
 
 
+def with_inputs(chosen: Iterable[int], names: Sequence[str], inputs: Sequence[Sequence[str]]) -> set[int]:
+    """``chosen`` (indices into ``names``) and, for each stacker among them, the members it reads, and theirs.
+
+    >>> sorted(with_inputs({2}, ["a", "b", "stack"], [(), (), ("a", "b")]))
+    [0, 1, 2]
+    """
+    index = {name: i for i, name in enumerate(names)}
+    out, todo = set(), list(chosen)
+    while todo:
+        i = todo.pop()
+        if i not in out:
+            out.add(i)
+            todo.extend(index[name] for name in inputs[i])
+    return out
+
+
 def measure_costs(members: Sequence[Member], X: pd.DataFrame,
-                  planned: Callable[[Member], float]) -> tuple[dict[str, MemberCost], MemberCost]:
+                  planned: Callable[[Member], float]) -> tuple[dict[str, PredictionCost], PredictionCost]:
     """Each member's cost, timed with its first fold model on 1,000 rows of ``X`` (best of two after a warm-up) and
     on one row (best of three), times what its ``planned`` models will cost relative to that one; and, apart, the cost of their
     preprocessors, which members of one kind share. ``members`` come inputs first: a stacked member is timed on its
@@ -69,8 +86,8 @@ def measure_costs(members: Sequence[Member], X: pd.DataFrame,
     batch = X.iloc[np.resize(np.arange(len(X)), 1000)]
     batch_s, shared_batch = _time_members(members, batch, planned, repeats=2)
     row_s, shared_row = _time_members(members, batch.iloc[:1], planned, repeats=3)
-    costs = {m.name: MemberCost(batch_s[m.name], row_s[m.name] * 1000) for m in members}
-    return costs, MemberCost(shared_batch, shared_row * 1000)
+    costs = {m.name: PredictionCost(batch_s[m.name], row_s[m.name] * 1000) for m in members}
+    return costs, PredictionCost(shared_batch, shared_row * 1000)
 
 
 def _time_members(members: Sequence[Member], rows: pd.DataFrame, planned: Callable[[Member], float],
@@ -105,8 +122,8 @@ def lighter_weights(
     predictions: Sequence[np.ndarray],
     names: Sequence[str],
     inputs: Sequence[Sequence[str]],
-    costs: dict[str, MemberCost],
-    shared: MemberCost,
+    costs: dict[str, PredictionCost],
+    shared: PredictionCost,
     loss: Callable[[np.ndarray], float],
     weights: dict[int, float],
     full_loss: float,
@@ -122,24 +139,16 @@ def lighter_weights(
     Example:
         >>> y = np.array([0.0, 1.0, 2.0, 3.0])
         >>> preds = [y + 0.5, y + 0.49, y - 3.0]  # a and b nearly the same, b dear to predict
-        >>> costs = {"a": MemberCost(0.001, 0.1), "b": MemberCost(0.5, 1.0), "c": MemberCost(0.001, 0.1)}
+        >>> costs = {"a": PredictionCost(0.001, 0.1), "b": PredictionCost(0.5, 1.0), "c": PredictionCost(0.001, 0.1)}
         >>> mse = lambda p: float(np.mean((p - y) ** 2))
         >>> full = mse((preds[0] + preds[1]) / 2)
-        >>> w, l, record = lighter_weights(preds, "abc", [(), (), ()], costs, MemberCost(0.001, 0.1), mse,
+        >>> w, l, record = lighter_weights(preds, "abc", [(), (), ()], costs, PredictionCost(0.001, 0.1), mse,
         ...                                {0: 0.5, 1: 0.5}, full, Allowance(0.02), tolerance=0.05)
         >>> w, record["dropped"], record["batch_s"], record["batch_s_after"]
         ({0: 1.0}, ['b'], 0.502, 0.002)
     """
-    index = {name: i for i, name in enumerate(names)}
-
     def closure(chosen: frozenset[int] | set[int]) -> set[int]:
-        out, todo = set(), list(chosen)
-        while todo:
-            i = todo.pop()
-            if i not in out:
-                out.add(i)
-                todo.extend(index[name] for name in inputs[i])
-        return out
+        return with_inputs(chosen, names, inputs)
 
     def cost(chosen: frozenset[int] | set[int]) -> tuple[float, float]:
         members = [costs[names[i]] for i in closure(chosen)] + [shared]

@@ -9,7 +9,7 @@ import pytest
 
 import accelml
 from accelml.ensemble import build
-from accelml.ensemble.prune import Allowance, MemberCost, lighter_weights, measure_costs
+from accelml.ensemble.prune import Allowance, PredictionCost, lighter_weights, measure_costs
 from accelml.ensemble.refit import planned_models
 from tests.conftest import make_table
 
@@ -23,13 +23,13 @@ def _mse(p: np.ndarray) -> float:
 def _lighter(preds, names, inputs, costs, weights, allowance=None, tolerance=0.05):
     allowance = allowance or Allowance(0.02)
     full = _mse(sum(w * preds[i] for i, w in weights.items()))
-    return lighter_weights(preds, names, inputs, costs, MemberCost(0.0, 0.0), _mse, weights, full, allowance,
+    return lighter_weights(preds, names, inputs, costs, PredictionCost(0.0, 0.0), _mse, weights, full, allowance,
                            tolerance=tolerance)
 
 
 def test_a_dear_member_that_adds_little_is_dropped_and_a_fitting_ensemble_is_left_alone() -> None:
     preds = [Y + 0.3, Y + 0.29, Y + 5.0]  # the dear one barely better
-    costs = {"cheap": MemberCost(0.005, 0.5), "dear": MemberCost(0.5, 0.5), "other": MemberCost(0.005, 0.5)}
+    costs = {"cheap": PredictionCost(0.005, 0.5), "dear": PredictionCost(0.5, 0.5), "other": PredictionCost(0.005, 0.5)}
     weights, loss, record = _lighter(preds, ["cheap", "dear", "other"], [(), (), ()], costs, {0: 0.5, 1: 0.5})
     assert weights == {0: 1.0} and record["dropped"] == ["dear"] and record["pruned"]
     assert record["batch_s"] == 0.505 and record["batch_s_after"] == 0.005 and loss == _mse(preds[0])
@@ -37,14 +37,14 @@ def test_a_dear_member_that_adds_little_is_dropped_and_a_fitting_ensemble_is_lef
     assert _lighter(preds, ["cheap", "dear", "other"], [(), (), ()], costs, {0: 0.5, 1: 0.5},
                     allowance=Allowance(1.0)) is None
     # one row over its allowance counts as much as 1,000 rows over theirs
-    slow_row = {**costs, "dear": MemberCost(0.005, 50.0)}
+    slow_row = {**costs, "dear": PredictionCost(0.005, 50.0)}
     assert _lighter(preds, ["cheap", "dear", "other"], [(), (), ()], slow_row, {0: 0.5, 1: 0.5})[2]["dropped"] == [
         "dear"]
 
 
 def test_nothing_is_dropped_when_the_lighter_mix_loses_too_much() -> None:
     preds = [Y + 0.3, Y - 0.3]  # their average is exact: either alone is far worse
-    costs = {"a": MemberCost(0.015, 0.5), "b": MemberCost(0.015, 0.5)}
+    costs = {"a": PredictionCost(0.015, 0.5), "b": PredictionCost(0.015, 0.5)}
     weights, loss, record = _lighter(preds, ["a", "b"], [(), ()], costs, {0: 0.5, 1: 0.5}, tolerance=1e-3)
     assert weights == {0: 0.5, 1: 0.5} and not record["pruned"] and record["dropped"] == []
     assert loss == pytest.approx(0.0)
@@ -52,7 +52,7 @@ def test_nothing_is_dropped_when_the_lighter_mix_loses_too_much() -> None:
 
 def test_a_stacker_goes_with_a_dear_input_and_counts_its_inputs_cost() -> None:
     preds = [Y + 0.2, Y - 0.21, Y + 0.01]  # the stacker (2) reads a (dear) and b
-    costs = {"a": MemberCost(0.5, 0.5), "b": MemberCost(0.005, 0.5), "stack": MemberCost(0.001, 0.1)}
+    costs = {"a": PredictionCost(0.5, 0.5), "b": PredictionCost(0.005, 0.5), "stack": PredictionCost(0.001, 0.1)}
     inputs = [(), (), ("a", "b")]
     weights, _, record = _lighter(preds, ["a", "b", "stack"], inputs, costs, {2: 1.0}, tolerance=1000.0)
     assert record["batch_s"] == 0.506  # the stacker alone costs its inputs too
@@ -90,8 +90,8 @@ def test_a_fit_drops_what_costs_too_much_says_so_and_keeps_it_with_prune_off(tab
 
     def costs(members, X, planned):  # linear models cheap, trees dear: deterministic, unlike timings
         measured["names"] = [m.name for m in members]
-        return ({m.name: MemberCost(0.001 if m.model == "linear" else 1.0, 0.1) for m in members},
-                MemberCost(0.0, 0.0))
+        return ({m.name: PredictionCost(0.001 if m.model == "linear" else 1.0, 0.1) for m in members},
+                PredictionCost(0.0, 0.0))
 
     monkeypatch.setattr(build, "measure_costs", costs)
     monkeypatch.setattr(build, "lighter_weights", functools.partial(lighter_weights, tolerance=10.0))
